@@ -1,0 +1,74 @@
+"""Plain-language alert messages from a rule, its subject and a value."""
+
+from __future__ import annotations
+
+import math
+import string
+from datetime import timedelta
+
+from rules.durations import format_duration
+from rules.model import INF, ConditionKind, Rule, Subject
+from rules.reading import Value
+
+_TIGHT_UNITS = frozenset({"%", "°C", "°F", "°"})
+
+
+def format_value(value: Value, unit: str = "") -> str:
+    """4.25 → '4.3', 100.0 → '100', 'on_battery' → 'on battery'; unit attached as people write it."""
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    if math.isinf(value):
+        return "∞"
+    text = f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit in _TIGHT_UNITS else f"{text} {unit}"
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _default_template(rule: Rule, subject: Subject) -> str:
+    where = " in {location}" if subject.location else ""
+    head = "{name}" + where
+    if rule.kind is ConditionKind.THRESHOLD:
+        if rule.fire_low > -INF and rule.fire_high < INF:
+            return head + " is at {value} (safe range {low}–{high})"
+        if rule.fire_high < INF:
+            return head + " is at {value}, above {high}"
+        return head + " is at {value}, " + ("at or below" if rule.low_inclusive else "below") + " {low}"
+    if rule.kind is ConditionKind.EQUALS:
+        return head + " reports {value}"
+    if rule.kind is ConditionKind.ABSENT:
+        return head + " has sent nothing for {absent_for}"
+    return head + " is changing by {value} per minute"
+
+
+def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "") -> str:
+    """Fill the rule's template (or a default) with the subject's name, location and the value."""
+    template = rule.message or _default_template(rule, subject)
+    fields = _Fields(
+        name=subject.display_name,
+        subject=subject.id,
+        location=subject.location or "an unknown location",
+        team=subject.team or rule.team,
+        metric=rule.metric,
+        value=format_value(value, unit),
+        unit=unit,
+        low=format_value(rule.fire_low, unit) if rule.fire_low > -INF else "",
+        high=format_value(rule.fire_high, unit) if rule.fire_high < INF else "",
+        threshold=format_value(rule.fire_high if rule.fire_high < INF else rule.fire_low, unit),
+        states=", ".join(sorted(rule.states)),
+        absent_for=format_duration(rule.absent_after),
+    )
+    try:
+        return string.Formatter().vformat(template, (), fields)
+    except (ValueError, IndexError):
+        # A malformed template must not lose the alert: fall back to the default wording.
+        return string.Formatter().vformat(_default_template(rule, subject), (), fields)
+
+
+def silent_for(delta: timedelta) -> str:
+    return format_duration(delta)
