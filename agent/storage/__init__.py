@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 models, engine setup, Alembic migrations and repositories."""
