@@ -32,7 +32,9 @@ def parse_duration(value: object) -> timedelta:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
-        raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '5m', '1h30m' or a number of seconds")
+        raise ValueError(
+            f"{value!r} is not a duration; write e.g. '90s', '5m', '1h30m' or a number of seconds"
+        )
     return timedelta(seconds=seconds)
 
 

@@ -194,7 +194,9 @@ class Engine:
         candidates += [
             r
             for r in self._patterns
-            if r.matches_metric(metric) and r.match.matches(subject) and (not r.match.ids or subject_id in r.match.ids)
+            if r.matches_metric(metric)
+            and r.match.matches(subject)
+            and (not r.match.ids or subject_id in r.match.ids)
         ]
         candidates = [r for r in candidates if r.match.matches(subject)]
         entry = _IndexEntry(
@@ -286,7 +288,9 @@ class Engine:
         at = reading.ts
         if state is None:
             if firing:
-                self._start(rule, identity, value, at, reading.unit, reading.subject_kind, reading.subject, out)
+                self._start(
+                    rule, identity, value, at, reading.unit, reading.subject_kind, reading.subject, out
+                )
             return
         if at < state.last_seen_at:
             return  # out of order (a replayed backlog): storage keeps it, state doesn't move back
@@ -298,7 +302,9 @@ class Engine:
                 self._open(identity, state, state.since + rule.hold if rule.hold else at, out)
                 self._maybe_raise(state, value, at, out)
             elif changed:
-                out.append(self._transition(TransitionKind.UPDATED, state, at, AlertStatus.PENDING, notify=False))
+                out.append(
+                    self._transition(TransitionKind.UPDATED, state, at, AlertStatus.PENDING, notify=False)
+                )
             return
         if state.cleared_since is not None:  # acknowledged and recovering
             if firing:
@@ -363,7 +369,9 @@ class Engine:
         if state.flapping:
             self._flapping[identity] = (at, state.snapshot())
 
-    def _maybe_raise(self, state: _State, value: Value, at: datetime, out: list[Transition], opening: bool = False) -> bool:
+    def _maybe_raise(
+        self, state: _State, value: Value, at: datetime, out: list[Transition], opening: bool = False
+    ) -> bool:
         if opening or state.status is AlertStatus.PENDING:
             return False
         target = _critical_if(state.rule, value)
@@ -393,7 +401,14 @@ class Engine:
         state.status = AlertStatus.RESOLVED
         state.cleared_since = None
         transition = self._transition(
-            TransitionKind.RESOLVED, state, at, previous, notify=True, actor=actor, reason=reason, comment=comment
+            TransitionKind.RESOLVED,
+            state,
+            at,
+            previous,
+            notify=True,
+            actor=actor,
+            reason=reason,
+            comment=comment,
         )
         out.append(transition)
         if identity in self._flapping:
@@ -440,7 +455,9 @@ class Engine:
     def _absent_tick(self, now: datetime, out: list[Transition]) -> None:
         for rule in self._absent_rules:
             watched = [
-                s.id for s in self._subjects.values() if rule.match.matches(s) and (not rule.match.ids or s.id in rule.match.ids)
+                s.id
+                for s in self._subjects.values()
+                if rule.match.matches(s) and (not rule.match.ids or s.id in rule.match.ids)
             ]
             for subject_id in watched:
                 identity = (rule.id, subject_id)
@@ -520,7 +537,9 @@ class Engine:
             raise ActionRefused("the alert is no longer active (already resolved)")
         return identity, state
 
-    def acknowledge(self, rule_id: str, subject: str, *, at: datetime, actor: str, comment: str = "") -> Transition:
+    def acknowledge(
+        self, rule_id: str, subject: str, *, at: datetime, actor: str, comment: str = ""
+    ) -> Transition:
         _, state = self._active(rule_id, subject)
         if state.status is AlertStatus.PENDING:
             raise ActionRefused("the alert is not open yet (its hold time is still running)")
@@ -529,10 +548,18 @@ class Engine:
         state.status = AlertStatus.ACKNOWLEDGED
         state.acknowledged_at = at
         return self._transition(
-            TransitionKind.ACKNOWLEDGED, state, at, AlertStatus.OPEN, notify=False, actor=actor, comment=comment
+            TransitionKind.ACKNOWLEDGED,
+            state,
+            at,
+            AlertStatus.OPEN,
+            notify=False,
+            actor=actor,
+            comment=comment,
         )
 
-    def unacknowledge(self, rule_id: str, subject: str, *, at: datetime, actor: str, comment: str = "") -> list[Transition]:
+    def unacknowledge(
+        self, rule_id: str, subject: str, *, at: datetime, actor: str, comment: str = ""
+    ) -> list[Transition]:
         identity, state = self._active(rule_id, subject)
         if state.status is not AlertStatus.ACKNOWLEDGED:
             raise ActionRefused("the alert is not acknowledged")
@@ -546,7 +573,13 @@ class Engine:
         state.acknowledged_at = None
         out.append(
             self._transition(
-                TransitionKind.UNACKNOWLEDGED, state, at, AlertStatus.ACKNOWLEDGED, notify=False, actor=actor, comment=comment
+                TransitionKind.UNACKNOWLEDGED,
+                state,
+                at,
+                AlertStatus.ACKNOWLEDGED,
+                notify=False,
+                actor=actor,
+                comment=comment,
             )
         )
         return out
@@ -576,7 +609,9 @@ class Engine:
             rule = self._rules.get(snap.rule_id)
             if rule is None or snap.status is AlertStatus.RESOLVED:
                 continue
-            state = _State(rule, self.subject(snap.subject, snap.subject_kind), snap.first_value, snap.since, "")
+            state = _State(
+                rule, self.subject(snap.subject, snap.subject_kind), snap.first_value, snap.since, ""
+            )
             state.status = snap.status
             state.severity = snap.severity
             state.opened_at = snap.opened_at

@@ -137,7 +137,9 @@ def validate_rule(rule: Rule) -> list[str]:
                 f"the clearing threshold of an 'above' rule must be at or below {rule.fire_high:g}"
             )
         if rule.fire_low > -INF and rule.fire_high < INF and rule.fire_low >= rule.fire_high:
-            problems.append(f"range is empty ({rule.fire_low:g} to {rule.fire_high:g}): put the low end first")
+            problems.append(
+                f"range is empty ({rule.fire_low:g} to {rule.fire_high:g}): put the low end first"
+            )
         if rule.critical_low > -INF and rule.critical_low > rule.fire_low:
             problems.append("critical low threshold is above the warning one: it must be further out")
         if rule.critical_high < INF and rule.critical_high < rule.fire_high:

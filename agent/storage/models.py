@@ -21,8 +21,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -108,7 +108,9 @@ class StockRecord(Base):
     actor: Mapped[str] = mapped_column(String(100), default="")
     previous: Mapped[float | None] = mapped_column(Float, nullable=True)
     value: Mapped[float] = mapped_column(Float)
-    change: Mapped[str] = mapped_column(String(30), default="count")  # count, consumption, restock, unexpected_drop
+    change: Mapped[str] = mapped_column(
+        String(30), default="count"
+    )  # count, consumption, restock, unexpected_drop
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
