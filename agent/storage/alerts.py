@@ -1,0 +1,147 @@
+"""Alerts and their events: apply the engine's transitions, and read alerts back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from agent.storage.models import Alert, AlertEvent
+from rules.alerts import EVENT_KINDS, AlertSnapshot, AlertStatus, Transition, TransitionKind
+from rules.severity import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedTransition:
+    """A transition as stored: with the alert's id, for notifications and the live feed."""
+
+    alert_id: int
+    transition: Transition
+    event_id: int | None
+
+
+def _fields(snap: AlertSnapshot) -> dict[str, Any]:
+    return {
+        "status": snap.status.value,
+        "severity": int(snap.severity),
+        "team": snap.team,
+        "message": snap.message,
+        "since": snap.since,
+        "opened_at": snap.opened_at,
+        "acknowledged_at": snap.acknowledged_at,
+        "first_value": snap.first_value,
+        "last_value": snap.last_value,
+        "worst_value": snap.worst_value,
+        "last_seen_at": snap.last_seen_at,
+        "occurrences": snap.occurrences,
+        "escalation_level": snap.escalation_level,
+        "flapping": snap.flapping,
+        "cleared_since": snap.cleared_since,
+    }
+
+
+class AlertStore:
+    """Keeps the identity → id map of active alerts so the hot path doesn't query for it."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def load_active(self, session: Session) -> list[AlertSnapshot]:
+        rows = session.scalars(select(Alert).where(Alert.status != AlertStatus.RESOLVED.value)).all()
+        self._ids = {(row.rule_id, row.subject): row.id for row in rows}
+        return [snapshot_of(row) for row in rows]
+
+    def id_of(self, identity: tuple[str, str]) -> int | None:
+        return self._ids.get(identity)
+
+    def apply(self, session: Session, transitions: Iterable[Transition]) -> list[AppliedTransition]:
+        applied: list[AppliedTransition] = []
+        for transition in transitions:
+            result = self._apply_one(session, transition)
+            if result is not None:
+                applied.append(result)
+        return applied
+
+    def _apply_one(self, session: Session, t: Transition) -> AppliedTransition | None:
+        snap = t.alert
+        identity = snap.identity
+        alert_id = self._ids.get(identity)
+        fields = _fields(snap)
+        fields["updated_at"] = t.at
+        if alert_id is None:
+            if t.kind is TransitionKind.SETTLED:
+                return None  # settled after resolution: notify only, nothing to store
+            if t.kind not in (TransitionKind.PENDING, TransitionKind.OPENED):
+                return None  # an update for an alert storage never saw; nothing to attach it to
+            alert_id = session.execute(
+                insert(Alert)
+                .values(rule_id=snap.rule_id, subject=snap.subject, subject_kind=snap.subject_kind, version=1, **fields)
+                .returning(Alert.id)
+            ).scalar_one()
+            self._ids[identity] = alert_id
+        elif t.kind is TransitionKind.CANCELLED:
+            session.execute(delete(AlertEvent).where(AlertEvent.alert_id == alert_id))
+            session.execute(delete(Alert).where(Alert.id == alert_id))
+            del self._ids[identity]
+            return AppliedTransition(alert_id, t, None)
+        else:
+            if t.kind is TransitionKind.ACKNOWLEDGED:
+                fields["acknowledged_by"] = t.actor
+            elif t.kind is TransitionKind.UNACKNOWLEDGED:
+                fields["acknowledged_by"] = None
+            elif t.kind is TransitionKind.RESOLVED:
+                fields["resolved_at"] = t.at
+                fields["resolved_by"] = t.actor
+                fields["resolve_reason"] = t.reason.value if t.reason else None
+                del self._ids[identity]
+            session.execute(update(Alert).where(Alert.id == alert_id).values(version=Alert.version + 1, **fields))
+        event_id = None
+        if t.kind in EVENT_KINDS:
+            event_id = add_event(
+                session,
+                alert_id=alert_id,
+                kind=t.kind.value,
+                at=t.at,
+                actor=t.actor,
+                comment=t.comment,
+                from_status=t.previous.value if t.previous else None,
+                to_status=snap.status.value,
+                severity=int(snap.severity),
+                value=snap.last_value,
+                details={"reason": t.reason.value} if t.reason else {},
+            )
+        return AppliedTransition(alert_id, t, event_id)
+
+
+def add_event(session: Session, **values: Any) -> int:
+    return int(session.execute(insert(AlertEvent).values(**values).returning(AlertEvent.id)).scalar_one())
+
+
+def snapshot_of(row: Alert) -> AlertSnapshot:
+    return AlertSnapshot(
+        rule_id=row.rule_id,
+        subject=row.subject,
+        status=AlertStatus(row.status),
+        severity=Severity(row.severity),
+        since=row.since,
+        opened_at=row.opened_at,
+        acknowledged_at=row.acknowledged_at,
+        first_value=row.first_value,
+        last_value=row.last_value,
+        worst_value=row.worst_value,
+        last_seen_at=row.last_seen_at,
+        occurrences=row.occurrences,
+        message=row.message,
+        team=row.team,
+        cleared_since=row.cleared_since,
+        escalation_level=row.escalation_level,
+        flapping=row.flapping,
+        subject_kind=row.subject_kind,
+    )
+
+
+def events_of(session: Session, alert_id: int) -> Sequence[AlertEvent]:
+    return session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)).all()
