@@ -1,0 +1,81 @@
+"""Prometheus metrics, on a registry owned by the runtime (no import-time globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class AgentMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.readings_in = Counter(
+            "facility_readings_in", "Readings accepted into the pipeline", ["source"], registry=self.registry
+        )
+        self.poll_duration = Histogram(
+            "facility_poll_duration_seconds",
+            "Duration of one equipment poll",
+            ["collector"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.poll_errors = Counter(
+            "facility_poll_errors", "Polls that failed", ["collector", "reason"], registry=self.registry
+        )
+        self.notification_failures = Counter(
+            "facility_notification_failures", "Notifications that could not be delivered", ["channel"], registry=self.registry
+        )
+        self.notifications_sent = Counter(
+            "facility_notifications_sent", "Notifications delivered", ["channel"], registry=self.registry
+        )
+        self.transitions = Counter(
+            "facility_alert_transitions", "Alert transitions applied", ["kind"], registry=self.registry
+        )
+        self.up = Gauge("facility_up", "1 while the agent runs", registry=self.registry)
+        self.up.set(1)
+
+    def add_collector(self, collector: Collector) -> None:
+        self.registry.register(collector)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class CallbackCollector(Collector):
+    """Values read when scraped: queue depth, alerts by state, rejected readings by reason."""
+
+    def __init__(
+        self,
+        *,
+        queue_depth: Callable[[], int],
+        rejects: Callable[[], dict[tuple[str, str], int]],
+        alerts_by_state: Callable[[], dict[str, int]],
+        last_poll: Callable[[], dict[str, float]],
+    ) -> None:
+        self._queue_depth = queue_depth
+        self._rejects = rejects
+        self._alerts_by_state = alerts_by_state
+        self._last_poll = last_poll
+
+    def collect(self) -> Iterator[Any]:
+        yield GaugeMetricFamily("facility_pipeline_queue_depth", "Readings waiting to be stored", value=self._queue_depth())
+        dropped = CounterMetricFamily(
+            "facility_readings_dropped", "Inputs that could not become readings, by source and reason", labels=["source", "reason"]
+        )
+        for (source, reason), count in sorted(self._rejects().items()):
+            dropped.add_metric([source, reason], count)
+        yield dropped
+        states = GaugeMetricFamily("facility_alerts", "Alerts by state", labels=["state"])
+        for state, count in sorted(self._alerts_by_state().items()):
+            states.add_metric([state], count)
+        yield states
+        polls = GaugeMetricFamily(
+            "facility_last_successful_poll_timestamp_seconds", "Last successful poll per collector", labels=["collector"]
+        )
+        for name, ts in sorted(self._last_poll().items()):
+            polls.add_metric([name], ts)
+        yield polls
