@@ -1,0 +1,450 @@
+"""The MQTT subscriber: a paho-mqtt 2 client on its own thread feeding a ReadingSink.
+
+Delivery guarantees:
+- QoS 1 with a persistent session (fixed client id, clean_start false + session expiry on
+  MQTT 5, clean_session false on 3.1.1), so the broker keeps messages while we are away.
+- Manual acks: a reading's PUBACK is sent only from the sink's on_stored callback, after the
+  reading is committed. Rejects, unknown sources and ignored messages are acked at once.
+- An ack is sent only on the connection that delivered the message. After a reconnect the
+  broker redelivers unacked messages; a bounded memory of recent messages drops the copies
+  (a reading whose timestamp came from the payload is the same observation however often
+  it arrives; without one, only broker redeliveries, flagged dup, are recognised).
+- on_message never raises: every failure is counted and logged, rate-limited.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from collectors.mqtt.config import MqttSettings
+from collectors.mqtt.messages import Accepted, Ignored, Known, MessageInterpreter, ScaleSpec, UnknownSource
+from collectors.mqtt.payload import BAD_UTF8, Rejected
+from collectors.mqtt.publisher import AlertPublisher
+from collectors.mqtt.topics import TopicRouter
+from collectors.sink import ReadingSink
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal_error"
+_SOURCE = "mqtt"
+_DEDUPE_WINDOW = 100_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MqttStats:
+    """Counters for /metrics and tests. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.received = 0
+        self.accepted = 0
+        self.stored = 0
+        self.duplicates = 0
+        self.unknown_sources = 0
+        self.ignored = 0
+        self.connects = 0
+        self.rejected: Counter[str] = Counter()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            self.rejected[reason] += 1
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.rejected)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "received": self.received,
+                "accepted": self.accepted,
+                "stored": self.stored,
+                "duplicates": self.duplicates,
+                "unknown_sources": self.unknown_sources,
+                "ignored": self.ignored,
+                "connects": self.connects,
+                "rejected": dict(self.rejected),
+            }
+
+
+class RateLimitedLog:
+    """One warning per reason per interval, with how many were suppressed."""
+
+    def __init__(self, logger: logging.Logger, interval_s: float, monotonic: Callable[[], float]) -> None:
+        self._logger = logger
+        self._interval = interval_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._pending: Counter[str] = Counter()
+
+    def warn(self, reason: str, topic: str, detail: str) -> None:
+        now = self._monotonic()
+        with self._lock:
+            self._pending[reason] += 1
+            last = self._last.get(reason)
+            if last is not None and now - last < self._interval:
+                return
+            count = self._pending.pop(reason)
+            self._last[reason] = now
+        self._logger.warning(
+            "mqtt message rejected reason=%s count=%d topic=%r detail=%s",
+            reason,
+            count,
+            topic[:200],
+            detail,
+            extra={"reason": reason, "count": count},
+        )
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """One accepted message and the (connection generation, mid, qos) copies waiting for its ack."""
+
+    stored: bool = False
+    waiters: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+class MqttSubscriber:
+    """Subscribes to the configured topics and submits Readings to a sink.
+
+    known_equipment / known_skus: ids (or a callable returning them, read per message so
+    config reloads take effect). scales: sku -> ScaleSpec for weight topics.
+    """
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        site_id: str,
+        sink: ReadingSink,
+        *,
+        known_equipment: Known,
+        known_skus: Known = frozenset(),
+        scales: Mapping[str, ScaleSpec] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        log_interval_s: float = 10.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.site_id = site_id
+        self._sink = sink
+        self._clock = clock
+        self.router = TopicRouter.from_settings(settings, site_id)
+        self._interpreter = MessageInterpreter(
+            router=self.router,
+            known_equipment=known_equipment,
+            known_skus=known_skus,
+            scales=scales,
+            max_payload_bytes=settings.max_payload_bytes,
+            max_future=settings.max_future_skew,
+        )
+        self.stats = MqttStats()
+        self._reject_log = RateLimitedLog(log, log_interval_s, monotonic)
+        self._password = settings.resolve_password(environ)
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self._stopping = False
+        self._seen: OrderedDict[int, _Delivery] = OrderedDict()
+        self._unacked = 0
+        self._client: mqtt.Client | None = None
+        self._alerts = AlertPublisher(
+            self._publish, template=settings.topics.alerts, site_id=site_id, qos=settings.qos
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while a session with the broker is up (for /readyz)."""
+        return self._connected
+
+    def start(self) -> None:
+        """Connect in the background; paho's thread reconnects with backoff until stop()."""
+        if self._client is not None:
+            raise RuntimeError("subscriber already started")
+        self._stopping = False
+        client = self._build_client()
+        self._client = client
+        s = self.settings
+        props: Properties | None = None
+        if s.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = int(s.session_expiry.total_seconds())
+            props.ReceiveMaximum = s.receive_maximum
+            client.connect_async(
+                s.host,
+                s.port,
+                keepalive=int(s.keepalive.total_seconds()),
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            client.connect_async(s.host, s.port, keepalive=int(s.keepalive.total_seconds()))
+        client.loop_start()
+        log.info("mqtt subscriber starting url=%s client_id=%s protocol=%s", s.url, s.client_id, s.protocol)
+
+    def stop(self, drain_timeout: float = 5.0) -> None:
+        """Stop taking messages, wait (bounded) for stored ones to be acked, then disconnect.
+
+        Messages that arrive meanwhile are left unacked, so the broker keeps them for next time.
+        """
+        client = self._client
+        if client is None:
+            return
+        self._stopping = True
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._unacked == 0 or not self._connected:
+                    break
+            time.sleep(0.01)
+        with self._lock:
+            self._connected = False
+            self._generation += 1
+        client.disconnect()
+        client.loop_stop()
+        self._client = None
+        log.info("mqtt subscriber stopped client_id=%s", self.settings.client_id)
+
+    def publish_alert(self, alert_id: str | int, payload: Mapping[str, object]) -> bool:
+        """Publish one alert change to the alert topic: JSON, QoS 1, not retained."""
+        return self._alerts.publish_alert(alert_id, payload)
+
+    # -- paho plumbing -------------------------------------------------------------------
+
+    def _build_client(self) -> mqtt.Client:
+        s = self.settings
+        v5 = s.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+            reconnect_on_failure=True,
+        )
+        if s.username is not None:
+            client.username_pw_set(s.username, self._password)
+        if s.use_tls:
+            client.tls_set(
+                ca_certs=str(s.tls.ca_file) if s.tls.ca_file else None,
+                certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
+                keyfile=str(s.tls.key_file) if s.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(s.tls.insecure)
+        client.reconnect_delay_set(
+            max(1, int(s.reconnect_min.total_seconds())), max(1, int(s.reconnect_max.total_seconds()))
+        )
+        # Outgoing alerts: no cap on what paho queues while offline; many in flight at once.
+        client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(100)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
+        client = self._client
+        if client is None:
+            return False
+        info = client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("mqtt connect refused reason=%s url=%s", reason_code, self.settings.url)
+            return
+        with self._lock:
+            self._generation += 1
+            self._connected = True
+        self.stats.add("connects")
+        # Resubscribe every time: the broker may have lost the session (expiry, restart
+        # without persistence), and it costs one packet.
+        filters = self.router.subscriptions()
+        qos = self.settings.qos
+        if self.settings.protocol == "5":
+            options: list[tuple[str, SubscribeOptions]] = [
+                (f, SubscribeOptions(qos=qos, noLocal=True)) for f in filters
+            ]
+            client.subscribe(options)
+        else:
+            plain: list[tuple[str, int]] = [(f, qos) for f in filters]
+            client.subscribe(plain)
+        log.info(
+            "mqtt connected url=%s session_present=%s subscriptions=%s",
+            self.settings.url,
+            flags.session_present,
+            ",".join(filters),
+        )
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            was = self._connected
+            self._connected = False
+            self._generation += 1
+        if was and not self._stopping:
+            log.warning("mqtt disconnected reason=%s; reconnecting with backoff", reason_code)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        for code in reason_codes:
+            if code.is_failure:
+                log.error("mqtt subscription refused reason=%s", code)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self._handle(client, msg)
+        except Exception as exc:  # never let one message stop the loop
+            self.stats.reject(INTERNAL_ERROR)
+            self._reject_log.warn(INTERNAL_ERROR, _topic_text(msg), f"{type(exc).__name__}: {exc}")
+            log.debug("mqtt message handling failed", exc_info=True)
+
+    # -- one message ---------------------------------------------------------------------
+
+    def _handle(self, client: mqtt.Client, msg: mqtt.MQTTMessage) -> None:
+        self.stats.add("received")
+        mid, qos = msg.mid, msg.qos
+        with self._lock:
+            generation = self._generation
+        if self._stopping:
+            return  # unacked: the broker keeps it for the next session
+        received_at = self._clock()
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            self._rejected(_topic_text(msg), Rejected(BAD_UTF8, "topic is not valid UTF-8"))
+            client.ack(mid, qos)
+            return
+        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
+        outcome = self._interpreter.interpret(topic, payload, received_at)
+        if isinstance(outcome, Accepted):
+            self._accept(client, outcome, topic, payload, msg.dup, generation, mid, qos)
+            return
+        if isinstance(outcome, Rejected):
+            self._rejected(topic, outcome)
+        elif isinstance(outcome, UnknownSource):
+            self.stats.add("unknown_sources")
+            self._sink.unknown_source(
+                source=_SOURCE, key=topic, payload=payload[:200].decode("utf-8", "replace"), at=received_at
+            )
+        elif isinstance(outcome, Ignored):
+            self.stats.add("ignored")
+        client.ack(mid, qos)
+
+    def _rejected(self, topic: str, outcome: Rejected) -> None:
+        self.stats.reject(outcome.reason)
+        self._sink.reject(source=f"{_SOURCE}:{topic[:200]}", reason=outcome.reason, detail=outcome.detail)
+        self._reject_log.warn(outcome.reason, topic, outcome.detail)
+
+    def _accept(
+        self,
+        client: mqtt.Client,
+        outcome: Accepted,
+        topic: str,
+        payload: bytes,
+        dup: bool,
+        generation: int,
+        mid: int,
+        qos: int,
+    ) -> None:
+        key = hash((topic, payload))
+        with self._lock:
+            delivery = self._seen.get(key)
+            if delivery is not None and (outcome.ts_from_payload or dup):
+                # A copy of a message already submitted: ack it once the first is stored.
+                self.stats.add("duplicates")
+                if delivery.stored:
+                    if qos and generation == self._generation and self._connected:
+                        client.ack(mid, qos)
+                else:
+                    delivery.waiters.append((generation, mid, qos))
+                    self._unacked += 1
+                return
+            delivery = _Delivery(waiters=[(generation, mid, qos)])
+            self._seen[key] = delivery
+            self._seen.move_to_end(key)
+            if len(self._seen) > _DEDUPE_WINDOW:
+                self._seen.popitem(last=False)
+            self._unacked += 1
+        self.stats.add("accepted")
+
+        def on_stored() -> None:
+            self._stored(client, delivery)
+
+        try:
+            self._sink.submit([outcome.reading], on_stored=on_stored)
+        except Exception:
+            # Not queued: forget it so the broker's redelivery is taken as new, and leave it unacked.
+            with self._lock:
+                if self._seen.get(key) is delivery:
+                    del self._seen[key]
+                self._unacked -= len(delivery.waiters)
+                delivery.waiters.clear()
+            raise
+
+    def _stored(self, client: mqtt.Client, delivery: _Delivery) -> None:
+        """Called by the sink (writer thread) after commit: ack every copy on the live connection."""
+        with self._lock:
+            delivery.stored = True
+            waiters, delivery.waiters = delivery.waiters, []
+            self._unacked -= len(waiters)
+            live = self._connected
+            current = self._generation
+            # Under the lock, so an ack never lands on a connection that replaced this one.
+            for generation, mid, qos in waiters:
+                if qos and live and generation == current:
+                    client.ack(mid, qos)
+        self.stats.add("stored")
+
+
+def _topic_text(msg: mqtt.MQTTMessage) -> str:
+    try:
+        return msg.topic
+    except UnicodeDecodeError:
+        return repr(bytes(msg._topic))
