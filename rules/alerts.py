@@ -74,6 +74,7 @@ class AlertSnapshot:
     escalation_level: int = 0
     flapping: bool = False
     subject_kind: str = "equipment"
+    metric: str = ""
 
     @property
     def identity(self) -> tuple[str, str]:

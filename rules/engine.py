@@ -61,10 +61,12 @@ class _State:
         "cleared_since",
         "escalation_level",
         "flapping",
+        "metric",
     )
 
-    def __init__(self, rule: Rule, subject: Subject, value: Value, at: datetime, unit: str) -> None:
+    def __init__(self, rule: Rule, subject: Subject, value: Value, at: datetime, unit: str, metric: str = "") -> None:
         self.rule = rule
+        self.metric = metric or rule.metric
         self.subject = subject
         self.status = AlertStatus.PENDING
         self.severity = rule.severity
@@ -78,7 +80,7 @@ class _State:
         self.last_seen_at = at
         self.occurrences = 1
         self.unit = unit
-        self.message = render_message(rule, subject, value, unit)
+        self.message = render_message(rule, subject, value, unit, self.metric)
         self.cleared_since: datetime | None = None
         self.escalation_level = 0
         self.flapping = False
@@ -103,6 +105,7 @@ class _State:
             escalation_level=self.escalation_level,
             flapping=self.flapping,
             subject_kind=self.subject.subject_kind,
+            metric=self.metric,
         )
 
     def observe(self, value: Value, at: datetime, unit: str) -> bool:
@@ -118,7 +121,7 @@ class _State:
             self.worst_value = value
             changed = True
         if changed:
-            self.message = render_message(self.rule, self.subject, value, self.unit)
+            self.message = render_message(self.rule, self.subject, value, self.unit, self.metric)
         return changed
 
 
@@ -288,9 +291,7 @@ class Engine:
         at = reading.ts
         if state is None:
             if firing:
-                self._start(
-                    rule, identity, value, at, reading.unit, reading.subject_kind, reading.subject, out
-                )
+                self._start(rule, identity, value, reading, out)
             return
         if at < state.last_seen_at:
             return  # out of order (a replayed backlog): storage keeps it, state doesn't move back
@@ -327,18 +328,10 @@ class Engine:
         if changed:
             out.append(self._transition(TransitionKind.UPDATED, state, at, state.status, notify=False))
 
-    def _start(
-        self,
-        rule: Rule,
-        identity: Identity,
-        value: Value,
-        at: datetime,
-        unit: str,
-        subject_kind: str,
-        subject_id: str,
-        out: list[Transition],
-    ) -> None:
-        state = _State(rule, self.subject(subject_id, subject_kind), value, at, unit)
+    def _start(self, rule: Rule, identity: Identity, value: Value, reading: Reading, out: list[Transition]) -> None:
+        at = reading.ts
+        subject = self.subject(reading.subject, reading.subject_kind)
+        state = _State(rule, subject, value, at, reading.unit, reading.metric)
         self._states[identity] = state
         if rule.hold > timedelta(0):
             out.append(self._transition(TransitionKind.PENDING, state, at, None, notify=False))

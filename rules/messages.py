@@ -46,7 +46,21 @@ def _default_template(rule: Rule, subject: Subject) -> str:
     return head + " is changing by {value} per minute"
 
 
-def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "") -> str:
+_UNIT_SUFFIXES = frozenset({"pct", "c", "s", "min", "v", "w", "g", "count"})
+
+
+def describe_metric(metric: str) -> str:
+    """'toner.black.pct' → 'black toner', 'tray.2.pct' → 'tray 2', 'temperature_c' → 'temperature'."""
+    parts = [p for p in metric.split(".") if p]
+    if len(parts) > 1 and parts[-1] in _UNIT_SUFFIXES:
+        parts = parts[:-1]
+    parts = [p.removesuffix("_pct").removesuffix("_c").replace("_", " ") for p in parts]
+    if len(parts) == 2 and not parts[1].isdigit():
+        return f"{parts[1]} {parts[0]}"
+    return " ".join(parts)
+
+
+def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "", metric: str = "") -> str:
     """Fill the rule's template (or a default) with the subject's name, location and the value."""
     template = rule.message or _default_template(rule, subject)
     fields = _Fields(
@@ -54,7 +68,8 @@ def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "") -
         subject=subject.id,
         location=subject.location or "an unknown location",
         team=subject.team or rule.team,
-        metric=rule.metric,
+        metric=metric or rule.metric,
+        what=describe_metric(metric or rule.metric),
         value=format_value(value, unit),
         unit=unit,
         low=format_value(rule.fire_low, unit) if rule.fire_low > -INF else "",

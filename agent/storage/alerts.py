@@ -40,6 +40,7 @@ def _fields(snap: AlertSnapshot) -> dict[str, Any]:
         "escalation_level": snap.escalation_level,
         "flapping": snap.flapping,
         "cleared_since": snap.cleared_since,
+        "metric": snap.metric,
     }
 
 
@@ -140,6 +141,7 @@ def snapshot_of(row: Alert) -> AlertSnapshot:
         escalation_level=row.escalation_level,
         flapping=row.flapping,
         subject_kind=row.subject_kind,
+        metric=row.metric,
     )
 
 

@@ -148,6 +148,7 @@ class Alert(Base):
     rule_id: Mapped[str] = mapped_column(String(150))
     subject: Mapped[str] = mapped_column(String(100))
     subject_kind: Mapped[str] = mapped_column(String(20), default="equipment")
+    metric: Mapped[str] = mapped_column(String(120), default="")
     status: Mapped[str] = mapped_column(String(20))
     severity: Mapped[int] = mapped_column(Integer)
     team: Mapped[str] = mapped_column(String(100), default="")

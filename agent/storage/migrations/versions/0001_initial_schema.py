@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('rule_id', sa.String(length=150), nullable=False),
     sa.Column('subject', sa.String(length=100), nullable=False),
     sa.Column('subject_kind', sa.String(length=20), nullable=False),
+    sa.Column('metric', sa.String(length=120), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('severity', sa.Integer(), nullable=False),
     sa.Column('team', sa.String(length=100), nullable=False),
