@@ -116,35 +116,37 @@ class Fetcher:
         return values
 
     async def _get_chunk(self, target: SnmpTarget, oids: list[Oid], data: FetchedData) -> dict[Oid, Raw]:
-        values: dict[Oid, Raw] = {}
-        while oids:
-            data.requests += 1
-            try:
-                answer = await self._wire.get(target, oids)
-            except SnmpRequestError as exc:
-                # SNMPv1 fails the whole GET for one missing OID: note it as missing, ask again without it.
-                if exc.kind == "noSuchName" and exc.oid is not None and exc.oid in oids:
-                    values[exc.oid] = Raw("noSuchObject", "noSuchObject")
-                    oids = [oid for oid in oids if oid != exc.oid]
-                    continue
-                if exc.kind == "tooBig" and len(oids) > 1:
-                    half = len(oids) // 2
-                    values.update(await self._get_chunk(target, oids[:half], data))
-                    values.update(await self._get_chunk(target, oids[half:], data))
-                    return values
+        data.requests += 1
+        try:
+            answer = await self._wire.get(target, oids)
+        except SnmpRequestError as exc:
+            if exc.oid is None or (exc.kind == "tooBig" and len(oids) == 1):
                 raise
-            if len(answer) != len(oids):
-                raise SnmpRequestError(
-                    f"malformed response: asked for {len(oids)} values, got {len(answer)}", kind="protocol"
-                )
-            for asked, (oid, raw) in zip(oids, answer, strict=True):
-                if oid != asked:
-                    raise SnmpRequestError(
-                        f"malformed response: asked for {_text(asked)}, got {_text(oid)}", kind="protocol"
-                    )
-                values[oid] = raw
+            if len(oids) == 1:
+                kind = "noSuchObject" if exc.kind == "noSuchName" else "error"
+                return {oids[0]: Raw(kind, exc.kind)}
+            # tooBig: halve the request. Any other error-status (SNMPv1's noSuchName, an agent's
+            # genErr) fails the whole GET for one OID, and agents don't always point at the right
+            # one: ask for each OID alone, so the good ones still arrive and the error lands where it is.
+            parts = (
+                [oids[: len(oids) // 2], oids[len(oids) // 2 :]]
+                if exc.kind == "tooBig"
+                else [[o] for o in oids]
+            )
+            values: dict[Oid, Raw] = {}
+            for part in parts:
+                values.update(await self._get_chunk(target, part, data))
             return values
-        return values
+        if len(answer) != len(oids):
+            raise SnmpRequestError(
+                f"malformed response: asked for {len(oids)} values, got {len(answer)}", kind="protocol"
+            )
+        for asked, (oid, _raw) in zip(oids, answer, strict=True):
+            if oid != asked:
+                raise SnmpRequestError(
+                    f"malformed response: asked for {_text(asked)}, got {_text(oid)}", kind="protocol"
+                )
+        return dict(answer)
 
     async def _walk(
         self, target: SnmpTarget, table: TableSpec, data: FetchedData

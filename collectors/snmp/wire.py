@@ -87,7 +87,8 @@ class Raw:
 
     kind: "int" (INTEGER, Gauge32, Counter32/64, TimeTicks, Unsigned32), "octets" (OCTET STRING,
     Opaque, IpAddress, BITS), "oid", "null", or one of the exceptions "noSuchObject",
-    "noSuchInstance", "endOfMibView". type_name keeps the SMI type for error messages.
+    "noSuchInstance", "endOfMibView", or "error" when the agent answered this OID with an
+    error-status (type_name then holds it, e.g. genErr). type_name keeps the SMI type for messages.
     """
 
     kind: str
@@ -96,7 +97,7 @@ class Raw:
 
     @property
     def missing(self) -> bool:
-        return self.kind in ("noSuchObject", "noSuchInstance", "endOfMibView")
+        return self.kind in ("noSuchObject", "noSuchInstance", "endOfMibView", "error")
 
     def describe(self) -> str:
         if self.kind == "octets" and isinstance(self.value, bytes):

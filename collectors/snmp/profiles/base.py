@@ -51,7 +51,7 @@ def as_int(raw: Raw, what: str, oid: Oid) -> int:
     if raw.kind == "int" and isinstance(raw.value, int):
         return raw.value
     if raw.missing:
-        raise BadValue(f"{raw.kind} at {oid_text(oid)} ({what})")
+        raise BadValue(f"{raw.type_name} at {oid_text(oid)} ({what})")
     raise BadValue(f"{what} at {oid_text(oid)} is {raw.describe()}, expected an integer")
 
 

@@ -38,7 +38,7 @@ class GenericProfile:
             raw = data.scalars.get(oid)
             if raw is None or raw.missing:
                 out.problems.append(
-                    f"{raw.kind if raw else 'noSuchObject'} at {oid_text(oid)} ({entry.metric})"
+                    f"{raw.type_name if raw else 'noSuchObject'} at {oid_text(oid)} ({entry.metric})"
                 )
                 continue
             _emit(out, entry, entry.metric, raw, oid)

@@ -43,7 +43,7 @@ class UpsProfile:
         out = ProfileOutput()
         if all(raw.missing for raw in data.scalars.values()):
             out.problems.append(
-                f"no UPS-MIB data ({data.scalars[BATTERY_STATUS].kind} at {oid_text(BATTERY_STATUS)}, "
+                f"no UPS-MIB data ({data.scalars[BATTERY_STATUS].type_name} at {oid_text(BATTERY_STATUS)}, "
                 "upsBatteryStatus): does this UPS (or its network card) support RFC 1628?"
             )
             return out
