@@ -289,7 +289,7 @@ class Pipeline:
         try:
             with self.sessions() as session:
                 snapshots = self.alerts.load_active(session)
-            self.engine._states.clear()  # noqa: SLF001 - rebuild from the source of truth
+            self.engine.clear_states()  # rebuild from the source of truth
             self.engine.restore(snapshots)
         except Exception:  # noqa: BLE001
             log.exception("could not resynchronise the engine with storage")

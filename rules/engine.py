@@ -21,7 +21,7 @@ from rules.alerts import (
     TransitionKind,
 )
 from rules.messages import render_message
-from rules.model import ConditionKind, Rule, Subject
+from rules.model import INF, ConditionKind, Rule, Subject
 from rules.reading import Reading, Value
 from rules.severity import Severity
 
@@ -133,6 +133,11 @@ def _badness(rule: Rule, value: Value) -> float:
 class _IndexEntry:
     rules: tuple[Rule, ...]
     absent_rules: tuple[Rule, ...]
+    # Fast path: when only threshold rules apply and the subject has no active alert, a value
+    # strictly inside (quiet_low, quiet_high) can't change anything.
+    fast: bool = False
+    quiet_low: float = 0.0
+    quiet_high: float = 0.0
 
 
 class Engine:
@@ -148,6 +153,7 @@ class Engine:
     ) -> None:
         self.settings = settings or EngineSettings()
         self._states: dict[Identity, _State] = {}
+        self._active_subjects: dict[str, int] = {}  # subject → number of active alerts
         self._rates: dict[Identity, deque[tuple[datetime, float]]] = {}
         self._absent_seen: dict[Identity, datetime] = {}
         self._opens: dict[Identity, deque[datetime]] = {}
@@ -202,12 +208,32 @@ class Engine:
             and (not r.match.ids or subject_id in r.match.ids)
         ]
         candidates = [r for r in candidates if r.match.matches(subject)]
-        entry = _IndexEntry(
-            rules=tuple(r for r in candidates if r.kind is not ConditionKind.ABSENT),
-            absent_rules=tuple(r for r in candidates if r.kind is ConditionKind.ABSENT),
-        )
+        live = tuple(r for r in candidates if r.kind is not ConditionKind.ABSENT)
+        entry = _IndexEntry(rules=live, absent_rules=tuple(r for r in candidates if r.kind is ConditionKind.ABSENT))
+        if not entry.absent_rules and all(r.kind is ConditionKind.THRESHOLD for r in live):
+            entry.fast = True
+            entry.quiet_low = max((r.fire_low for r in live), default=-INF)
+            entry.quiet_high = min((r.fire_high for r in live), default=INF)
         self._index[(metric, subject_id)] = entry
         return entry
+
+    def _add_state(self, identity: Identity, state: _State) -> None:
+        if identity not in self._states:
+            self._active_subjects[identity[1]] = self._active_subjects.get(identity[1], 0) + 1
+        self._states[identity] = state
+
+    def _drop_state(self, identity: Identity) -> None:
+        del self._states[identity]
+        left = self._active_subjects[identity[1]] - 1
+        if left:
+            self._active_subjects[identity[1]] = left
+        else:
+            del self._active_subjects[identity[1]]
+
+    def clear_states(self) -> None:
+        """Forget every active alert (before restoring from storage again)."""
+        self._states.clear()
+        self._active_subjects.clear()
 
     # ----------------------------------------------------------------- readings
     def evaluate(self, reading: Reading) -> Sequence[Transition]:
@@ -215,6 +241,10 @@ class Engine:
         entry = self._index.get((reading.metric, reading.subject))
         if entry is None:
             entry = self._entry(reading.metric, reading.subject, reading.subject_kind)
+        if entry.fast and reading.subject not in self._active_subjects:
+            value = reading.value
+            if type(value) is not float or entry.quiet_low < value < entry.quiet_high:
+                return _NONE
         out: list[Transition] | None = None
         if entry.absent_rules:
             out = []
@@ -332,7 +362,7 @@ class Engine:
         at = reading.ts
         subject = self.subject(reading.subject, reading.subject_kind)
         state = _State(rule, subject, value, at, reading.unit, reading.metric)
-        self._states[identity] = state
+        self._add_state(identity, state)
         if rule.hold > timedelta(0):
             out.append(self._transition(TransitionKind.PENDING, state, at, None, notify=False))
             return
@@ -375,7 +405,7 @@ class Engine:
         return True
 
     def _cancel(self, identity: Identity, state: _State, at: datetime, out: list[Transition]) -> None:
-        del self._states[identity]
+        self._drop_state(identity)
         out.append(self._transition(TransitionKind.CANCELLED, state, at, AlertStatus.PENDING, notify=False))
 
     def _resolve(
@@ -390,7 +420,7 @@ class Engine:
         comment: str = "",
     ) -> None:
         previous = state.status
-        del self._states[identity]
+        self._drop_state(identity)
         state.status = AlertStatus.RESOLVED
         state.cleared_since = None
         transition = self._transition(
@@ -465,7 +495,7 @@ class Engine:
                 began = last + rule.absent_after
                 minutes = round((now - last).total_seconds() / 60.0, 1)
                 state = _State(rule, self.subject(subject_id), minutes, began, "min")
-                self._states[identity] = state
+                self._add_state(identity, state)
                 if rule.hold > timedelta(0) and now - began < rule.hold:
                     out.append(self._transition(TransitionKind.PENDING, state, began, None, notify=False))
                 else:
@@ -618,7 +648,7 @@ class Engine:
             state.cleared_since = snap.cleared_since
             state.escalation_level = snap.escalation_level
             state.flapping = snap.flapping
-            self._states[snap.identity] = state
+            self._add_state(snap.identity, state)
             count += 1
         return count
 
