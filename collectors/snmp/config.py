@@ -18,7 +18,8 @@ from rules.durations import parse_duration
 
 Version = Literal["1", "2c", "3"]
 AuthProtocol = Literal["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"]
-PrivProtocol = Literal["DES", "AES-128", "AES-256"]
+# AES-192/256 as net-snmp names them: the Blumenthal key extension; "-C" the Cisco (Reeder) one.
+PrivProtocol = Literal["DES", "AES-128", "AES-192", "AES-256", "AES-192-C", "AES-256-C"]
 ProfileName = Literal["printer", "ups", "generic"]
 SecurityLevel = Literal["noAuthNoPriv", "authNoPriv", "authPriv"]
 
@@ -35,7 +36,7 @@ def _version(value: object) -> object:
 def _upper(value: object) -> object:
     if isinstance(value, str):
         text = value.strip().upper()
-        return {"AES": "AES-128", "AES128": "AES-128", "AES256": "AES-256", "SHA1": "SHA"}.get(text, text)
+        return {"AES": "AES-128", "AES128": "AES-128", "AES192": "AES-192", "AES256": "AES-256", "SHA1": "SHA"}.get(text, text)
     return value
 
 

@@ -39,7 +39,10 @@ _AUTH_PROTOCOLS: dict[str, tuple[int, ...]] = {
 _PRIV_PROTOCOLS: dict[str, tuple[int, ...]] = {
     "DES": engine_config.USM_PRIV_CBC56_DES,
     "AES-128": engine_config.USM_PRIV_CFB128_AES,
-    "AES-256": engine_config.USM_PRIV_CFB256_AES,
+    "AES-192": engine_config.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES-256": engine_config.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    "AES-192-C": engine_config.USM_PRIV_CFB192_AES,
+    "AES-256-C": engine_config.USM_PRIV_CFB256_AES,
 }
 
 # Status words an agent can put in a response's error-status field (RFC 3416).

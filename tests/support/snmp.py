@@ -7,6 +7,7 @@ and it gets a cache dir that nobody can write.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -17,7 +18,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from collectors.snmp.config import SnmpDefaults, SnmpEquipmentSettings, SnmpTarget, resolve_target
+from collectors.snmp.poller import PollResult, SnmpPoller
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "snmp"
@@ -201,3 +206,51 @@ def snmpd(config_lines: Iterable[str], *, ready: Callable[[int], bool]) -> Itera
             yield daemon
         finally:
             daemon.stop()
+
+
+# ---------------------------------------------------------------- helpers for polling in tests
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+GEIST_SPEC = {
+    "columns": [
+        {
+            "oid": "1.3.6.1.4.1.21239.5.1.2.1.5",
+            "metric": "temperature_c",
+            "scale": "tenths",
+            "unit": "°C",
+            "label_oid": "1.3.6.1.4.1.21239.5.1.2.1.3",
+        },
+        {"oid": "1.3.6.1.4.1.21239.5.1.2.1.6", "metric": "humidity_pct", "unit": "%"},
+        {
+            "oid": "1.3.6.1.4.1.21239.5.1.4.1.5",
+            "metric": "probe.{label}.temperature_c",
+            "scale": "tenths",
+            "unit": "°C",
+            "label_oid": "1.3.6.1.4.1.21239.5.1.4.1.3",
+        },
+    ]
+}
+
+
+def target(
+    community: str, port: int, profile: str = "printer", equipment_id: str | None = None, **extra: object
+) -> SnmpTarget:
+    settings = SnmpEquipmentSettings.model_validate(
+        {"host": "127.0.0.1", "port": port, "profile": profile, "community": community, **extra}
+    )
+    return resolve_target(equipment_id or community, settings, SnmpDefaults(timeout="1s", retries=1))
+
+
+def poll_once(*targets: SnmpTarget, now: datetime = NOW) -> list[PollResult]:
+    async def run() -> list[PollResult]:
+        poller = SnmpPoller(max_concurrency=4)
+        try:
+            return list(await asyncio.gather(*(poller.poll(t, now=now) for t in targets)))
+        finally:
+            poller.close()
+
+    return asyncio.run(run())
+
+
+def values(result: PollResult) -> dict[str, float | str]:
+    return {reading.metric: reading.value for reading in result.readings}
