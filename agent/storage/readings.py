@@ -3,62 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from agent.storage.models import LatestReading, ReadingHistory
 from rules.reading import Reading
 
-_HISTORY = ReadingHistory.__table__
-_LATEST = LatestReading.__table__
+_HISTORY_SQL = "INSERT INTO readings (subject, metric, value_num, value_text, unit, source, ts) VALUES ({p})"
+_LATEST_SQL = (
+    "INSERT INTO readings_latest (subject, metric, subject_kind, value_num, value_text, unit, source, ts) "
+    "VALUES ({p}) ON CONFLICT (subject, metric) DO UPDATE SET value_num = excluded.value_num, "
+    "value_text = excluded.value_text, unit = excluded.unit, source = excluded.source, ts = excluded.ts, "
+    "subject_kind = excluded.subject_kind WHERE readings_latest.ts <= excluded.ts"
+)
+_STATEMENTS = {
+    "sqlite": (_HISTORY_SQL.format(p=",".join("?" * 7)), _LATEST_SQL.format(p=",".join("?" * 8))),
+    "postgresql": (_HISTORY_SQL.format(p=",".join(["%s"] * 7)), _LATEST_SQL.format(p=",".join(["%s"] * 8))),
+}
 
 
-def _row(reading: Reading) -> dict[str, Any]:
-    value = reading.value
-    is_num = type(value) is float
-    return {
-        "subject": reading.subject,
-        "metric": reading.metric,
-        "value_num": value if is_num else None,
-        "value_text": None if is_num else value,
-        "unit": reading.unit,
-        "source": reading.source,
-        "ts": reading.ts,
-    }
+def _sqlite_ts(ts: datetime) -> str:
+    # The exact text SQLAlchemy's SQLite DateTime stores and parses back (UTC, naive).
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def write_readings(conn: Connection | Session, readings: Sequence[Reading]) -> None:
-    """Append history and move the latest value forward (never backward) in the caller's transaction."""
+    """Append history and move the latest value forward (never backward) in the caller's transaction.
+
+    This is the hot write path, so it goes straight to the driver's executemany with plain tuples:
+    SQLAlchemy's per-row parameter processing costs more than the insert itself (ADR 0003).
+    """
     if not readings:
         return
-    rows = [_row(r) for r in readings]
-    conn.execute(insert(_HISTORY), rows)
-    newest: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
-    for reading, row in zip(readings, rows, strict=True):
-        key = (reading.subject, reading.metric)
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    dialect = connection.dialect.name
+    history_sql, latest_sql = _STATEMENTS["sqlite" if dialect == "sqlite" else "postgresql"]
+    stamp = _sqlite_ts if dialect == "sqlite" else (lambda ts: ts)
+    history = []
+    newest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for r in readings:
+        value = r.value
+        number = value if type(value) is float else None
+        state = None if number is not None else value
+        ts = stamp(r.ts)
+        history.append((r.subject, r.metric, number, state, r.unit, r.source, ts))
+        key = (r.subject, r.metric)
         held = newest.get(key)
-        if held is None or held[0]["ts"] <= row["ts"]:
-            newest[key] = (row, reading.subject_kind)
-    latest_rows = [{**row, "subject_kind": kind} for row, kind in newest.values()]
-    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    stmt = (postgresql.insert(_LATEST) if dialect == "postgresql" else sqlite.insert(_LATEST))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_LATEST.c.subject, _LATEST.c.metric],
-        set_={
-            "value_num": stmt.excluded.value_num,
-            "value_text": stmt.excluded.value_text,
-            "unit": stmt.excluded.unit,
-            "source": stmt.excluded.source,
-            "ts": stmt.excluded.ts,
-            "subject_kind": stmt.excluded.subject_kind,
-        },
-        where=_LATEST.c.ts <= stmt.excluded.ts,
-    )
-    conn.execute(stmt, latest_rows)
+        if held is None or held[-1] <= ts:
+            newest[key] = (r.subject, r.metric, r.subject_kind, number, state, r.unit, r.source, ts)
+    connection.exec_driver_sql(history_sql, history)
+    connection.exec_driver_sql(latest_sql, list(newest.values()))
 
 
 def latest_value(row: LatestReading) -> float | str | None:
