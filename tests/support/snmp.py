@@ -62,6 +62,7 @@ class SnmpSim:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    owned_dir: Path | None = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -71,6 +72,8 @@ class SnmpSim:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.owned_dir is not None:
+            shutil.rmtree(self.owned_dir, ignore_errors=True)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -109,12 +112,17 @@ def snmpsim(
 def start_snmpsim(
     recordings: Iterable[Path],
     *,
-    base: Path,
+    base: Path | None = None,
     port: int | None = None,
     ready_community: str | None = None,
     extra_args: Iterable[str] = (),
     timeout: float = 30.0,
 ) -> SnmpSim:
+    """Start snmpsim; base (default: a new temp dir, removed on stop) must be reachable by nobody."""
+    owned = None
+    if base is None:
+        # pytest's tmp_path sits under a 0700 folder that nobody can't enter; /tmp is fine.
+        base = owned = Path(tempfile.mkdtemp(prefix="snmpsim-"))
     data = base / "data"
     cache = base / "cache"
     data.mkdir(parents=True, exist_ok=True)
@@ -140,7 +148,7 @@ def start_snmpsim(
         args += ["--process-user", "nobody", "--process-group", "nogroup"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    sim = SnmpSim(port=port, data_dir=data, process=process, log_path=log_path)
+    sim = SnmpSim(port=port, data_dir=data, process=process, log_path=log_path, owned_dir=owned)
     community = ready_community or (names[0] if names else "public")
     if not wait_until(lambda: process.poll() is not None or snmp_answers(port, community), timeout, 0.2) or (
         process.poll() is not None
