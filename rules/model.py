@@ -128,13 +128,13 @@ def validate_rule(rule: Rule) -> list[str]:
             problems.append("has no threshold: give 'above', 'below' or 'outside'")
         if rule.fire_low > -INF and rule.clear_low < rule.fire_low:
             problems.append(
-                f"clears below its firing threshold ({rule.clear_low:g} < {rule.fire_low:g}): "
-                f"the clearing threshold of a 'below' rule must be at or above {rule.fire_low:g}"
+                f"has its low clearing threshold {rule.clear_low:g} on the wrong side of the firing threshold "
+                f"{rule.fire_low:g}: it would clear while still firing; set it at or above {rule.fire_low:g}"
             )
         if rule.fire_high < INF and rule.clear_high > rule.fire_high:
             problems.append(
-                f"clears above its firing threshold ({rule.clear_high:g} > {rule.fire_high:g}): "
-                f"the clearing threshold of an 'above' rule must be at or below {rule.fire_high:g}"
+                f"has its high clearing threshold {rule.clear_high:g} on the wrong side of the firing threshold "
+                f"{rule.fire_high:g}: it would clear while still firing; set it at or below {rule.fire_high:g}"
             )
         if rule.fire_low > -INF and rule.fire_high < INF and rule.fire_low >= rule.fire_high:
             problems.append(

@@ -26,7 +26,7 @@ def check_semantics(config: AgentConfig) -> list[Problem]:
             problems.append((("rules", index), f"rule '{rule_config.id}' {exc}", ""))
             continue
         for problem in validate_rule(rule):
-            problems.append((("rules", index), f"rule '{rule_config.id}' {problem}", "change the thresholds"))
+            problems.append((("rules", index), f"rule '{rule_config.id}' {problem}", ""))
         for ref in rule_config.match.equipment:
             if ref not in equipment_ids:
                 problems.append(

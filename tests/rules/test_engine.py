@@ -179,7 +179,7 @@ def test_index_only_consults_matching_rules() -> None:
 
 def test_validate_rule_catches_clearing_threshold_on_wrong_side() -> None:
     bad = fridge_rule(clear_high=8.5)
-    assert any("clears above" in p for p in validate_rule(bad))
+    assert any("wrong side" in p and "8.5" in p for p in validate_rule(bad))
     assert validate_rule(fridge_rule()) == []
 
 
