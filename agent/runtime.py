@@ -75,6 +75,7 @@ class Runtime:
         self.app_services: Any = None
         self.live: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------------ build
     def build(self) -> Runtime:
@@ -188,8 +189,14 @@ class Runtime:
     def request_stop(self) -> None:
         self._stop.set()
 
+    def request_stop_threadsafe(self) -> None:
+        """Ask a runtime running in another thread's event loop to stop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
     async def run(self, *, install_signals: bool = True, started: Callable[[], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
+        self._loop = loop
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)

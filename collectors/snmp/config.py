@@ -7,6 +7,7 @@ file (``*_file``); v3 passwords can't be written inline at all. Misspelt keys ar
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -34,9 +35,15 @@ def _version(value: object) -> object:
 
 
 def _upper(value: object) -> object:
+    """'sha256' → 'SHA-256', 'aes' → 'AES-128', 'aes256c' → 'AES-256-C': net-snmp's spellings and friends."""
     if isinstance(value, str):
-        text = value.strip().upper()
-        return {"AES": "AES-128", "AES128": "AES-128", "AES192": "AES-192", "AES256": "AES-256", "SHA1": "SHA"}.get(text, text)
+        text = value.strip().upper().replace("_", "-")
+        if text in ("AES", "SHA1", "SHA-1"):
+            return {"AES": "AES-128"}.get(text, "SHA")
+        match = re.fullmatch(r"(SHA|AES)-?(\d{3})(-?C)?", text)
+        if match:
+            return f"{match.group(1)}-{match.group(2)}{'-C' if match.group(3) else ''}"
+        return text
     return value
 
 

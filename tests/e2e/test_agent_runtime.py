@@ -1,0 +1,168 @@
+"""The whole agent against real services: a private mosquitto, real storage, the real runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import func, select
+
+from agent.config import load_config_text
+from agent.runtime import Runtime
+from agent.storage.db import create_db_engine, session_factory
+from agent.storage.models import Alert, LatestReading, ReadingHistory, UnknownSource
+from tests.support.mosquitto import Mosquitto, QosPublisher, remove_session
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def agent_config(tmp_path: Path, broker_port: int, client_id: str) -> str:
+    return f"""
+site: {{id: riverside, name: Riverside Clinic}}
+database: {{data_dir: {tmp_path / "data"}, flush_interval: 50ms}}
+api: {{enabled: false}}
+mqtt:
+  url: mqtt://127.0.0.1:{broker_port}
+  client_id: {client_id}
+equipment:
+  - {{id: fridge-2, name: Fridge 2, kind: fridge, location: Pharmacy, team: pharmacy}}
+rules:
+  - id: vaccine-fridge-temperature
+    metric: temperature_c
+    match: {{kinds: [fridge]}}
+    outside: [2, 8]
+    clear_inside: [2.5, 7.5]
+    team: pharmacy
+alerting: {{tick_interval: 1s}}
+"""
+
+
+@pytest.fixture
+def broker(tmp_path: Path):
+    with Mosquitto(tmp_path / "mosquitto") as mosquitto:
+        yield mosquitto
+
+
+class RunningAgent:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.started = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import asyncio
+
+        try:
+            asyncio.run(self.runtime.run(install_signals=False, started=self.started.set))
+        except BaseException as exc:  # noqa: BLE001
+            self.error = exc
+            self.started.set()
+
+    def __enter__(self) -> RunningAgent:
+        self.thread.start()
+        assert self.started.wait(30), "agent did not start"
+        if self.error:
+            raise self.error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runtime.request_stop_threadsafe()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "agent did not stop"
+
+
+def test_mqtt_readings_become_alerts_and_alert_changes_go_out(tmp_path: Path, broker: Mosquitto) -> None:
+    client_id = "agent-e2e-alerts"
+    config = load_config_text(agent_config(tmp_path, broker.port, client_id), environ={})
+    runtime = Runtime(config).build()
+    alerts_out: list[dict] = []
+    watcher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="alert-watcher")
+    watcher.on_message = lambda c, u, m: alerts_out.append(json.loads(m.payload))
+    watcher.connect("127.0.0.1", broker.port)
+    watcher.subscribe("facility/riverside/alerts/#", qos=1)
+    watcher.loop_start()
+    publisher = QosPublisher(broker.port, "sensor-publisher")
+    try:
+        with RunningAgent(runtime):
+            wait_until(lambda: runtime.mqtt is not None and runtime.mqtt.connected, timeout=20, what="agent connected")
+            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", b"5.1")
+            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", json.dumps({"value": 9.4}))
+            publisher.publish("facility/riverside/equipment/fridge-99/temperature_c", b"4.0")  # unknown source
+            publisher.wait_acked()
+
+            def opened() -> bool:
+                with runtime.sessions() as s:
+                    return s.scalar(select(func.count()).select_from(Alert).where(Alert.status == "open")) == 1
+
+            wait_until(opened, timeout=20, what="alert opened in storage")
+            wait_until(lambda: any(a["event"] == "opened" for a in alerts_out), timeout=20, what="alert published")
+        with runtime.sessions() as s:
+            alert = s.scalars(select(Alert)).one()
+            assert alert.subject == "fridge-2" and alert.last_value == 9.4
+            assert alert.message.startswith("Fridge 2 in Pharmacy is at 9.4")
+            latest = s.get(LatestReading, ("fridge-2", "temperature_c"))
+            assert latest is not None and latest.value_num == 9.4
+            unknown = s.scalars(select(UnknownSource)).all()
+            assert [u.key for u in unknown] == ["facility/riverside/equipment/fridge-99/temperature_c"]
+        published = next(a for a in alerts_out if a["event"] == "opened")
+        assert published["subject"] == "fridge-2" and published["severity"] == "warning"
+    finally:
+        publisher.close()
+        watcher.loop_stop()
+        watcher.disconnect()
+        remove_session(broker.port, client_id)
+
+
+def test_sigterm_flushes_everything_and_exits_cleanly(tmp_path: Path, broker: Mosquitto) -> None:
+    client_id = "agent-e2e-sigterm"
+    config_path = tmp_path / "facility.yaml"
+    config_path.write_text(agent_config(tmp_path, broker.port, client_id))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "--config", str(config_path), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    publisher = QosPublisher(broker.port, "sigterm-publisher")
+    db = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'facility.db'}")
+    sessions = session_factory(db)
+    try:
+        def stored() -> int:
+            try:
+                with sessions() as s:
+                    return int(s.scalar(select(func.count()).select_from(ReadingHistory)) or 0)
+            except Exception:  # noqa: BLE001 - the database may not exist yet
+                return -1
+
+        publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", b"5.0")
+        publisher.wait_acked()
+        wait_until(lambda: stored() >= 1, timeout=30, what="agent storing readings")
+        for i in range(500):
+            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", f"{4 + (i % 3)}".encode())
+        publisher.wait_acked()
+        deadline = time.monotonic() + 30
+        while stored() < 501 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+        assert "stopped" in out
+        assert stored() == 501
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        publisher.close()
+        db.dispose()
+        remove_session(broker.port, client_id)
