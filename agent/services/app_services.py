@@ -1,0 +1,315 @@
+"""AppServices: the one object that implements every api.ports Protocol, by calling the agent's
+service functions. The runtime builds it and hands it to ``api.app.create_app``::
+
+    live = LiveBroadcaster()
+    pipeline.listeners.append(live.listener)
+    services = AppServices(
+        sessions=sessions,            # sqlalchemy sessionmaker
+        pipeline=pipeline,            # agent.pipeline.Pipeline (started)
+        clock=clock,                  # () -> aware UTC datetime
+        inventory=None,               # supplies functions (default: agent.services.supplies)
+        live=live,                    # agent.live.LiveBroadcaster (None: /api/v1/events stays quiet)
+        readiness=None,               # () -> (ready, {check: detail}); default checks DB, schema, pipeline
+        metrics=metrics.render,       # () -> bytes of Prometheus text; default: empty
+        stale_after=timedelta(minutes=15),  # equipment not heard from this long shows as stale
+    )
+    app = create_app(services, session_secret=..., site_name=..., timezone=...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.pipeline import Pipeline
+from agent.services import alert_actions, auth, queries, silences
+from agent.services.errors import Conflict, Invalid, NotFound
+from api.ports import ConflictError, InvalidError, NotFoundError
+from rules.views import (
+    AlertChange,
+    AlertEventView,
+    AlertPage,
+    AlertView,
+    EquipmentView,
+    NewToken,
+    Principal,
+    QueueView,
+    SilenceView,
+    TokenView,
+    UserView,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _translated(fn: Callable[P, T]) -> Callable[P, T]:
+    """Agent errors become the API's: NotFound → 404, Conflict → 409, Invalid → 422 with field."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from exc
+        except Conflict as exc:
+            raise ConflictError(str(exc)) from exc
+        except Invalid as exc:
+            raise InvalidError(exc.field, str(exc)) from exc
+
+    return wrapper
+
+
+class AppServices:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        pipeline: Pipeline,
+        clock: Callable[[], datetime],
+        inventory: Any = None,
+        live: Any = None,
+        readiness: Callable[[], tuple[bool, dict[str, str]]] | None = None,
+        metrics: Callable[[], bytes] | None = None,
+        stale_after: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.sessions = sessions
+        self.pipeline = pipeline
+        self.clock = clock
+        self._inventory = inventory
+        self.live = live
+        self._readiness = readiness
+        self._metrics = metrics
+        self.stale_after = stale_after
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ------------------------------------------------------------------ alerts (read)
+    @_translated
+    def list_alerts(
+        self,
+        *,
+        state: str | None,
+        severity: str | None,
+        team: str | None,
+        equipment: str | None,
+        sku: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> AlertPage:
+        return queries.list_alerts(
+            self.sessions,
+            now=self.clock(),
+            state=state,
+            severity=severity,
+            team=team,
+            equipment=equipment,
+            sku=sku,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    @_translated
+    def get_alert(self, alert_id: int) -> AlertView:
+        return queries.get_alert(self.sessions, alert_id=alert_id, now=self.clock())
+
+    @_translated
+    def alert_events(self, alert_id: int) -> list[AlertEventView]:
+        return queries.alert_events(self.sessions, alert_id=alert_id)
+
+    @_translated
+    def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
+        return queries.queue(self.sessions, now=self.clock(), team=team, cursor=cursor, limit=limit)
+
+    # ------------------------------------------------------------------ alerts (actions)
+    @_translated
+    def acknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView:
+        alert_actions.acknowledge(self.pipeline, alert_id=alert_id, actor=actor, comment=comment)
+        return self.get_alert(alert_id)
+
+    @_translated
+    def unacknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView:
+        alert_actions.unacknowledge(self.pipeline, alert_id=alert_id, actor=actor, comment=comment)
+        return self.get_alert(alert_id)
+
+    @_translated
+    def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str) -> AlertView:
+        alert_actions.resolve(self.pipeline, alert_id=alert_id, actor=actor, reason=reason, comment=comment)
+        return self.get_alert(alert_id)
+
+    @_translated
+    def assign(self, alert_id: int, *, actor: str, assignee: str, comment: str) -> AlertView:
+        alert_actions.assign(self.pipeline, alert_id=alert_id, actor=actor, assignee=assignee, comment=comment)
+        return self.get_alert(alert_id)
+
+    @_translated
+    def comment(self, alert_id: int, *, actor: str, text: str) -> AlertEventView:
+        event_id = alert_actions.comment(self.pipeline, alert_id=alert_id, actor=actor, text=text)
+        for event in queries.alert_events(self.sessions, alert_id=alert_id):
+            if event.id == event_id:
+                return event
+        raise NotFound(f"comment {event_id} not found")
+
+    # ------------------------------------------------------------------ equipment
+    @_translated
+    def list_equipment(self, *, location: str | None, kind: str | None, team: str | None) -> list[EquipmentView]:
+        return queries.list_equipment(
+            self.sessions, now=self.clock(), location=location, kind=kind, team=team, stale_after=self.stale_after
+        )
+
+    @_translated
+    def get_equipment(self, equipment_id: str) -> EquipmentView:
+        return queries.get_equipment(
+            self.sessions, equipment_id=equipment_id, now=self.clock(), stale_after=self.stale_after
+        )
+
+    # ------------------------------------------------------------------ supplies
+    @property
+    def inventory(self) -> Any:
+        """The supplies service functions (agent.services.supplies unless the runtime gave others)."""
+        if self._inventory is None:
+            self._inventory = importlib.import_module("agent.services.supplies")
+        return self._inventory
+
+    @_translated
+    def list_supplies(self, *, location: str | None, low_only: bool) -> list[Any]:
+        return list(self.inventory.list_supplies(self.sessions, location=location, low_only=low_only))
+
+    @_translated
+    def get_supply(self, sku: str) -> Any:
+        return self.inventory.get_supply(self.sessions, sku=sku)
+
+    @_translated
+    def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any:
+        return self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment)
+
+    @_translated
+    def update_supply_settings(self, sku: str, *, actor: str, par: float | None, reorder_point: float | None) -> Any:
+        return self.inventory.update_supply_settings(
+            self.pipeline, sku=sku, actor=actor, par=par, reorder_point=reorder_point
+        )
+
+    @_translated
+    def restock_list(self) -> list[Any]:
+        return list(self.inventory.restock_list(self.sessions, now=self.clock()))
+
+    def restock_csv(self, lines: list[Any]) -> str:
+        return str(self.inventory.restock_csv(lines))
+
+    @_translated
+    def list_restock_reports(self) -> list[Any]:
+        return list(self.inventory.list_restock_reports(self.sessions))
+
+    # ------------------------------------------------------------------ silences
+    @_translated
+    def create_silence(
+        self,
+        *,
+        actor: str,
+        comment: str,
+        ends_at: datetime,
+        starts_at: datetime | None,
+        equipment_id: str | None,
+        rule_id: str | None,
+        team: str | None,
+    ) -> SilenceView:
+        return silences.create_silence(
+            self.sessions,
+            actor=actor,
+            comment=comment,
+            now=self.clock(),
+            ends_at=ends_at,
+            starts_at=starts_at,
+            equipment_id=equipment_id,
+            rule_id=rule_id,
+            team=team,
+        )
+
+    @_translated
+    def list_silences(self) -> list[SilenceView]:
+        return silences.list_silences(self.sessions, now=self.clock())
+
+    @_translated
+    def end_silence(self, silence_id: int) -> SilenceView:
+        return silences.end_silence(self.sessions, silence_id=silence_id, now=self.clock())
+
+    # ------------------------------------------------------------------ accounts
+    def authenticate(self, username: str, password: str) -> Principal | None:
+        return auth.authenticate(self.sessions, username=username, password=password)
+
+    def principal_for(self, username: str) -> Principal | None:
+        return auth.principal_for(self.sessions, username=username)
+
+    def verify_token(self, secret: str) -> Principal | None:
+        return auth.verify_token(self.sessions, secret=secret, now=self.clock())
+
+    @_translated
+    def list_users(self) -> list[UserView]:
+        return auth.list_users(self.sessions)
+
+    @_translated
+    def add_user(self, *, username: str, password: str, role: str, display_name: str, team: str) -> UserView:
+        return auth.add_user(
+            self.sessions,
+            username=username,
+            password=password,
+            role=role,
+            now=self.clock(),
+            display_name=display_name,
+            team=team,
+        )
+
+    @_translated
+    def create_token(self, *, username: str, name: str, role: str | None) -> NewToken:
+        return auth.create_token(self.sessions, username=username, name=name, role=role, now=self.clock())
+
+    @_translated
+    def list_tokens(self, *, username: str | None) -> list[TokenView]:
+        return auth.list_tokens(self.sessions, username=username)
+
+    @_translated
+    def revoke_token(self, token_id: int) -> TokenView:
+        return auth.revoke_token(self.sessions, token_id=token_id, now=self.clock())
+
+    # ------------------------------------------------------------------ live
+    async def changes(self) -> AsyncIterator[AlertChange | None]:
+        if self.live is None:
+            while True:  # no broadcaster wired: a quiet stream with keep-alives
+                await asyncio.sleep(15)
+                yield None
+        async for change in self.live.changes():
+            yield change
+
+    # ------------------------------------------------------------------ operations
+    def ready(self) -> tuple[bool, dict[str, str]]:
+        if self._readiness is not None:
+            return self._readiness()
+        return self.default_readiness()
+
+    def default_readiness(self) -> tuple[bool, dict[str, str]]:
+        from agent.storage.migrate import is_current
+
+        checks: dict[str, str] = {}
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+                bind = session.get_bind()
+            checks["database"] = "ok"
+            checks["schema"] = "ok" if is_current(bind) else "not at the newest migration; run 'facility-agent db upgrade'"  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["pipeline"] = "ok" if self.pipeline.running else "not running"
+        return all(v == "ok" for v in checks.values()), checks
+
+    def metrics(self) -> tuple[bytes, str]:
+        body = self._metrics() if self._metrics is not None else b""
+        return body, PROMETHEUS_TEXT

@@ -1,0 +1,475 @@
+"""Read-side service functions: alerts, their events, the coordinator's queue and the equipment board.
+
+Every function opens its own short session, pages its lists and returns plain rules.views values.
+Keyword-only, like every service function.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from agent.services.errors import Invalid, NotFound
+from agent.storage.models import Alert, AlertEvent, Equipment, LatestReading, SupplyItem
+from rules.alerts import AlertStatus
+from rules.severity import Severity
+from rules.views import (
+    AlertEventView,
+    AlertPage,
+    AlertView,
+    EquipmentView,
+    KeyValue,
+    LowSupply,
+    QueueView,
+    event_text,
+    low_supply_text,
+    metric_label,
+    summary,
+    unit_for,
+    value_text,
+)
+
+Sessions = sessionmaker[Session]
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+QUEUE_STATUSES = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+ACTIVE_STATUSES = (AlertStatus.PENDING.value, *QUEUE_STATUSES)
+STATE_FILTERS = {s.value for s in AlertStatus} | {"active"}
+
+_EquipmentSubject = aliased(Equipment, name="eq_subject")
+_SupplySubject = aliased(SupplyItem, name="supply_subject")
+
+
+# ---------------------------------------------------------------------- cursors
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
+    """Opaque to clients; a cursor that doesn't decode to the expected shape is a 422 on 'cursor'."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("cursor", "the cursor is not one this server gave out; start again without it") from None
+    if not isinstance(values, list) or len(values) != len(shape):
+        raise Invalid("cursor", "the cursor is not one this server gave out; start again without it")
+    for value, kind in zip(values, shape, strict=True):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise Invalid("cursor", "the cursor is not one this server gave out; start again without it")
+    return values
+
+
+def _limit(limit: int) -> int:
+    if limit < 1 or limit > MAX_LIMIT:
+        raise Invalid("limit", f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+# ---------------------------------------------------------------------- alerts
+
+
+def _alert_select() -> Any:
+    return (
+        select(
+            Alert,
+            _EquipmentSubject.name,
+            _EquipmentSubject.location,
+            _SupplySubject.name,
+            _SupplySubject.location,
+        )
+        .outerjoin(
+            _EquipmentSubject,
+            and_(_EquipmentSubject.id == Alert.subject, Alert.subject_kind == "equipment"),
+        )
+        .outerjoin(_SupplySubject, and_(_SupplySubject.sku == Alert.subject, Alert.subject_kind == "supply"))
+    )
+
+
+def _view(row: Row[Any], now: datetime) -> AlertView:
+    alert: Alert = row[0]
+    name = row[1] or row[3] or alert.subject
+    location = row[2] or row[4] or ""
+    return alert_view(alert, now=now, subject_name=name, location=location)
+
+
+def alert_view(alert: Alert, *, now: datetime, subject_name: str = "", location: str = "") -> AlertView:
+    started = alert.opened_at or alert.since
+    return AlertView(
+        id=alert.id,
+        rule_id=alert.rule_id,
+        subject=alert.subject,
+        subject_kind=alert.subject_kind,
+        subject_name=subject_name or alert.subject,
+        location=location,
+        status=alert.status,
+        severity=Severity(alert.severity).label,
+        team=alert.team,
+        message=alert.message,
+        summary=summary(alert.message, status=alert.status, since=started, now=now, resolved_at=alert.resolved_at),
+        since=alert.since,
+        opened_at=alert.opened_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        resolved_at=alert.resolved_at,
+        resolved_by=alert.resolved_by,
+        resolve_reason=alert.resolve_reason,
+        assignee=alert.assignee,
+        first_value=alert.first_value,
+        last_value=alert.last_value,
+        worst_value=alert.worst_value,
+        last_seen_at=alert.last_seen_at,
+        occurrences=alert.occurrences,
+        escalation_level=alert.escalation_level,
+        flapping=alert.flapping,
+        updated_at=alert.updated_at,
+        version=alert.version,
+    )
+
+
+def _severity_value(severity: str) -> int:
+    try:
+        return int(Severity.parse(severity))
+    except ValueError as exc:
+        raise Invalid("severity", str(exc)) from None
+
+
+def list_alerts(
+    sessions: Sessions,
+    *,
+    now: datetime,
+    state: str | None = None,
+    severity: str | None = None,
+    team: str | None = None,
+    equipment: str | None = None,
+    sku: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> AlertPage:
+    """Alerts newest first, filtered; ``next_cursor`` continues after the last one."""
+    limit = _limit(limit)
+    query = _alert_select()
+    if state is not None:
+        if state not in STATE_FILTERS:
+            raise Invalid("state", f"state must be one of: {', '.join(sorted(STATE_FILTERS))}")
+        if state == "active":
+            query = query.where(Alert.status.in_(ACTIVE_STATUSES))
+        else:
+            query = query.where(Alert.status == state)
+    if severity is not None:
+        query = query.where(Alert.severity == _severity_value(severity))
+    if team is not None:
+        query = query.where(Alert.team == team)
+    if equipment is not None:
+        query = query.where(Alert.subject == equipment, Alert.subject_kind == "equipment")
+    if sku is not None:
+        query = query.where(Alert.subject == sku, Alert.subject_kind == "supply")
+    if cursor:
+        (last_id,) = decode_cursor(cursor, (int,))
+        query = query.where(Alert.id < last_id)
+    query = query.order_by(Alert.id.desc()).limit(limit + 1)
+    with sessions() as session:
+        rows = session.execute(query).all()
+    items = [_view(row, now) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].id]) if len(rows) > limit else None
+    return AlertPage(items=items, next_cursor=next_cursor)
+
+
+def get_alert(sessions: Sessions, *, alert_id: int, now: datetime) -> AlertView:
+    with sessions() as session:
+        row = session.execute(_alert_select().where(Alert.id == alert_id)).first()
+    if row is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return _view(row, now)
+
+
+def alert_events(sessions: Sessions, *, alert_id: int) -> list[AlertEventView]:
+    """The alert's full history, oldest first."""
+    with sessions() as session:
+        if session.get(Alert, alert_id) is None:
+            raise NotFound(f"alert {alert_id} not found")
+        rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)).all()
+    return [
+        AlertEventView(
+            id=e.id,
+            alert_id=e.alert_id,
+            at=e.at,
+            kind=e.kind,
+            actor=e.actor,
+            comment=e.comment,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            severity=Severity(e.severity).label,
+            value=e.value,
+            details=dict(e.details or {}),
+            text=event_text(e.kind, e.actor, dict(e.details or {})),
+        )
+        for e in rows
+    ]
+
+
+# ---------------------------------------------------------------------- the queue
+
+
+def queue(
+    sessions: Sessions,
+    *,
+    now: datetime,
+    team: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    low_supply_limit: int = 10,
+) -> QueueView:
+    """Open and acknowledged alerts, most severe first, then oldest first; one page plus counts.
+
+    The page is a keyset scan of the partial index ix_alerts_queue, so its cost does not grow
+    with the number of open alerts; the counts are one grouped scan of the same index.
+    """
+    limit = _limit(limit)
+    query = _alert_select().where(Alert.status.in_(QUEUE_STATUSES))
+    if team:
+        query = query.where(Alert.team == team)
+    if cursor:
+        severity, opened_iso, last_id = decode_cursor(cursor, (int, str, int))
+        try:
+            opened = datetime.fromisoformat(opened_iso)
+        except ValueError:
+            raise Invalid("cursor", "the cursor is not one this server gave out; start again without it") from None
+        query = query.where(
+            or_(
+                Alert.severity < severity,
+                and_(Alert.severity == severity, Alert.opened_at > opened),
+                and_(Alert.severity == severity, Alert.opened_at == opened, Alert.id > last_id),
+            )
+        )
+    query = query.order_by(Alert.severity.desc(), Alert.opened_at.asc(), Alert.id.asc()).limit(limit + 1)
+    counts_query = (
+        select(Alert.team, Alert.severity, Alert.status, func.count())
+        .where(Alert.status.in_(QUEUE_STATUSES))
+        .group_by(Alert.team, Alert.severity, Alert.status)
+    )
+    with sessions() as session:
+        rows = session.execute(query).all()
+        groups = session.execute(counts_query).all()
+        low, low_count = _low_supplies(session, low_supply_limit)
+    items = [_view(row, now) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last: Alert = rows[limit - 1][0]
+        started = last.opened_at or last.since
+        next_cursor = encode_cursor([last.severity, started.isoformat(), last.id])
+    by_severity = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    acknowledged = 0
+    teams: set[str] = set()
+    for group_team, severity, status, count in groups:
+        if group_team:
+            teams.add(group_team)
+        if team and group_team != team:
+            continue
+        by_severity[Severity(severity).label] += count
+        if status == AlertStatus.ACKNOWLEDGED.value:
+            acknowledged += count
+    return QueueView(
+        items=items,
+        next_cursor=next_cursor,
+        total_open=sum(by_severity.values()),
+        by_severity=by_severity,
+        acknowledged=acknowledged,
+        low_supplies=low,
+        low_supply_count=low_count,
+        teams=sorted(teams),
+        generated_at=now,
+    )
+
+
+def _low_supplies(session: Session, limit: int) -> tuple[list[LowSupply], int]:
+    is_low = and_(SupplyItem.on_hand.is_not(None), SupplyItem.on_hand <= SupplyItem.reorder_point)
+    count = session.execute(select(func.count()).select_from(SupplyItem).where(is_low)).scalar_one()
+    # Emptiest first, relative to the reorder point.
+    ratio = SupplyItem.on_hand / func.nullif(SupplyItem.reorder_point, 0)
+    rows = session.scalars(select(SupplyItem).where(is_low).order_by(ratio.asc(), SupplyItem.sku).limit(limit)).all()
+    out = []
+    for item in rows:
+        days = None
+        if item.on_hand is not None and item.daily_use:
+            days = round(item.on_hand / item.daily_use, 1)
+        out.append(
+            LowSupply(
+                sku=item.sku,
+                name=item.name,
+                location=item.location,
+                unit=item.unit,
+                on_hand=item.on_hand,
+                reorder_point=item.reorder_point,
+                par=item.par,
+                on_order=item.on_order,
+                days_of_supply=days,
+                text=low_supply_text(item.name, item.location, item.on_hand, item.reorder_point, item.unit),
+            )
+        )
+    return out, int(count)
+
+
+# ---------------------------------------------------------------------- equipment
+
+# Key values people look for first on the board, in this order; others follow alphabetically.
+_KEY_METRICS = (
+    "temperature_c",
+    "ups.status",
+    "ups.battery.charge_pct",
+    "ups.runtime_min",
+    "toner.black.pct",
+    "toner.cyan.pct",
+    "toner.magenta.pct",
+    "toner.yellow.pct",
+    "humidity_pct",
+    "status",
+)
+MAX_KEY_VALUES = 6
+
+
+def _key_values(rows: Sequence[LatestReading]) -> list[KeyValue]:
+    def order(row: LatestReading) -> tuple[int, str]:
+        try:
+            return (_KEY_METRICS.index(row.metric), row.metric)
+        except ValueError:
+            return (len(_KEY_METRICS), row.metric)
+
+    values = []
+    for row in sorted(rows, key=order)[:MAX_KEY_VALUES]:
+        value = row.value_num if row.value_num is not None else row.value_text
+        unit = unit_for(row.metric, row.unit)
+        values.append(
+            KeyValue(
+                metric=row.metric,
+                label=metric_label(row.metric),
+                value=value,
+                unit=unit,
+                text=value_text(value, unit),
+                at=row.ts,
+            )
+        )
+    return values
+
+
+def _state(
+    worst: int | None, count: int, last_seen: datetime | None, now: datetime, stale_after: timedelta
+) -> tuple[str, str]:
+    from rules.durations import format_duration
+
+    if worst is not None and count:
+        label = Severity(worst).label
+        plural = "s" if count != 1 else ""
+        return label, f"{count} open alert{plural}"
+    if last_seen is None:
+        return "unknown", "Not heard from yet"
+    if now - last_seen > stale_after:
+        return "stale", f"Not heard from for {format_duration(now - last_seen)}"
+    return "ok", "OK"
+
+
+def _equipment_views(
+    session: Session,
+    equipment: Sequence[Equipment],
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    only: str | None = None,
+) -> list[EquipmentView]:
+    latest_q = select(LatestReading).where(LatestReading.subject_kind == "equipment")
+    alerts_q = (
+        select(Alert.subject, func.max(Alert.severity), func.count())
+        .where(Alert.status.in_(QUEUE_STATUSES), Alert.subject_kind == "equipment")
+        .group_by(Alert.subject)
+    )
+    if only is not None:
+        latest_q = latest_q.where(LatestReading.subject == only)
+        alerts_q = alerts_q.where(Alert.subject == only)
+    readings: dict[str, list[LatestReading]] = defaultdict(list)
+    for row in session.scalars(latest_q):
+        readings[row.subject].append(row)
+    active = {subject: (worst, count) for subject, worst, count in session.execute(alerts_q)}
+    views = []
+    for item in equipment:
+        rows = readings.get(item.id, [])
+        last_seen = max((r.ts for r in rows), default=None)
+        worst, count = active.get(item.id, (None, 0))
+        state, state_text = _state(worst, count, last_seen, now, stale_after)
+        views.append(
+            EquipmentView(
+                id=item.id,
+                name=item.name,
+                kind=item.kind,
+                location=item.location,
+                team=item.team,
+                model=item.model,
+                state=state,
+                state_text=state_text,
+                last_seen=last_seen,
+                key_values=_key_values(rows),
+                open_alerts=count,
+            )
+        )
+    return views
+
+
+def list_equipment(
+    sessions: Sessions,
+    *,
+    now: datetime,
+    location: str | None = None,
+    kind: str | None = None,
+    team: str | None = None,
+    stale_after: timedelta = timedelta(minutes=15),
+) -> list[EquipmentView]:
+    """Every piece of equipment with its state, when it was last seen and its key values."""
+    query = select(Equipment).order_by(Equipment.location, Equipment.name, Equipment.id)
+    if location is not None:
+        query = query.where(Equipment.location == location)
+    if kind is not None:
+        query = query.where(Equipment.kind == kind)
+    if team is not None:
+        query = query.where(Equipment.team == team)
+    with sessions() as session:
+        equipment = session.scalars(query).all()
+        return _equipment_views(session, equipment, now=now, stale_after=stale_after)
+
+
+def get_equipment(
+    sessions: Sessions,
+    *,
+    equipment_id: str,
+    now: datetime,
+    stale_after: timedelta = timedelta(minutes=15),
+    recent_alerts: int = 20,
+) -> EquipmentView:
+    """One piece of equipment, with its active and recent alerts."""
+    with sessions() as session:
+        item = session.get(Equipment, equipment_id)
+        if item is None:
+            raise NotFound(f"equipment {equipment_id!r} not found")
+        (view,) = _equipment_views(session, [item], now=now, stale_after=stale_after, only=equipment_id)
+        rows = session.execute(
+            _alert_select()
+            .where(Alert.subject == equipment_id, Alert.subject_kind == "equipment")
+            .order_by(Alert.id.desc())
+            .limit(recent_alerts)
+        ).all()
+    alerts = [_view(row, now) for row in rows]
+    return EquipmentView(**{**_fields(view), "alerts": alerts})
+
+
+def _fields(view: EquipmentView) -> dict[str, Any]:
+    return {name: getattr(view, name) for name in view.__dataclass_fields__}

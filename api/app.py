@@ -1,0 +1,131 @@
+"""The FastAPI application: JSON API under /api/v1, pages at the root, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.auth import SessionSigner, SignInLimiter
+from api.ports import ConflictError, InvalidError, NotFoundError, Services
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DESCRIPTION = """\
+The facility agent's API: the coordinator's queue, alerts and their history, equipment, supplies
+and the restock list.
+
+**Auth.** Send an API token (`facility-agent token create`) as `Authorization: Bearer fa_...`.
+The web pages use a signed session cookie; writes made with the cookie must send the
+`X-CSRF-Token` header.
+
+**Roles.** `viewer` reads; `staff` acknowledges, comments, resolves and records counts;
+`coordinator` also assigns, silences and changes supply settings; `admin` also manages users
+and tokens.
+
+**Errors** are `{"detail": "...", "field": "..."}`: 404 missing, 409 conflicts with the current
+state (acknowledging a resolved alert, a second resolve), 422 names the field at fault.
+
+**Paging.** Lists return `next_cursor`; pass it back as `cursor` for the next page.
+"""
+
+
+def create_app(
+    services: Services,
+    *,
+    session_secret: str | None = None,
+    secure_cookies: bool = False,
+    site_name: str = "Facility",
+    timezone: str = "UTC",
+    sign_in_limiter: SignInLimiter | None = None,
+) -> FastAPI:
+    """Build the app around ``services`` (see api.ports.Services).
+
+    ``session_secret`` signs the session cookie; without one a random secret is made, so
+    sessions end when the process restarts. ``secure_cookies`` marks cookies Secure (HTTPS).
+    """
+    app = FastAPI(
+        title="facility-agent",
+        version="1",
+        description=DESCRIPTION,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    if not session_secret:
+        log.warning("no session secret configured; sign-ins will not survive a restart")
+        session_secret = secrets.token_urlsafe(32)
+    app.state.services = services
+    app.state.signer = SessionSigner(session_secret, secure=secure_cookies)
+    app.state.limiter = sign_in_limiter or SignInLimiter()
+    app.state.site_name = site_name
+    app.state.timezone = timezone
+
+    _install_error_handlers(app)
+
+    from api.pages import router as pages_router
+    from api.routes import admin, alerts, equipment, events, ops, supplies
+
+    for module in (alerts, equipment, supplies, admin, events):
+        app.include_router(module.router, prefix=PREFIX)
+    app.include_router(ops.router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    return app
+
+
+def _error(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "field": field}, status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or (str(loc[-1]) if loc else "")
+
+
+def _wants_html(request: Request) -> bool:
+    """Pages send people to the sign-in page; the JSON API answers 401."""
+    return not request.url.path.startswith(PREFIX)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return _error(404, str(exc))
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> Response:
+        return _error(409, str(exc))
+
+    @app.exception_handler(InvalidError)
+    async def invalid(request: Request, exc: InvalidError) -> Response:
+        return _error(422, str(exc), exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "")), "location": str((e.get("loc") or ["body"])[0])}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "", "message": "the request is not valid"}
+        body = {"detail": f"{first['field']}: {first['message']}" if first["field"] else first["message"], "field": first["field"], "errors": errors}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 401 and _wants_html(request):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        headers = dict(exc.headers) if exc.headers else None
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return _error(exc.status_code, detail, headers=headers)

@@ -1,0 +1,170 @@
+"""Who is asking: bearer tokens for programs, a signed session cookie for people, roles for both.
+
+The session cookie is signed (itsdangerous), HttpOnly and SameSite=Lax, and carries only the
+username and a CSRF token; the role is looked up on every request so a change applies at once.
+Every unsafe request that rides on the cookie must echo the CSRF token (form field or header).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from api.ports import Services
+from rules.views import Principal, Role
+
+SESSION_COOKIE = "fa_session"
+LOGIN_COOKIE = "fa_login"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SESSION_MAX_AGE = 12 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token from `facility-agent token create`.")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The web pages' session cookie.")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    username: str
+    csrf: str
+
+
+class SessionSigner:
+    def __init__(self, secret: str, *, secure: bool) -> None:
+        self._session = URLSafeTimedSerializer(secret, salt="facility-agent.session")
+        self._login = URLSafeTimedSerializer(secret, salt="facility-agent.login")
+        self.secure = secure
+
+    def dump(self, username: str) -> tuple[str, Session]:
+        session = Session(username=username, csrf=secrets.token_urlsafe(24))
+        return self._session.dumps({"u": session.username, "c": session.csrf}), session
+
+    def load(self, value: str) -> Session | None:
+        try:
+            data = self._session.loads(value, max_age=SESSION_MAX_AGE)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("c"), str):
+            return None
+        return Session(username=data["u"], csrf=data["c"])
+
+    def login_nonce(self) -> tuple[str, str]:
+        """A pre-sign-in CSRF token for the login form: (cookie value, form value)."""
+        nonce = secrets.token_urlsafe(24)
+        return self._login.dumps(nonce), nonce
+
+    def check_login_nonce(self, cookie: str | None, form_value: str) -> bool:
+        if not cookie or not form_value:
+            return False
+        try:
+            nonce = self._login.loads(cookie, max_age=3600)
+        except BadSignature:
+            return False
+        return isinstance(nonce, str) and hmac.compare_digest(nonce, form_value)
+
+
+class SignInLimiter:
+    """At most ``attempts`` failed sign-ins per username and per client address in ``window``."""
+
+    def __init__(self, *, attempts: int = 5, window: timedelta = timedelta(minutes=5)) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[datetime]] = {}
+
+    def _recent(self, key: str, now: datetime) -> deque[datetime]:
+        q = self._failures.setdefault(key, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def retry_after(self, keys: list[str], now: datetime) -> int:
+        """Seconds until another attempt is allowed (0: allowed now)."""
+        wait = 0.0
+        for key in keys:
+            q = self._recent(key, now)
+            if len(q) >= self.attempts:
+                wait = max(wait, (q[0] + self.window - now).total_seconds())
+        return int(wait) + 1 if wait > 0 else 0
+
+    def failed(self, keys: list[str], now: datetime) -> None:
+        for key in keys:
+            self._recent(key, now).append(now)
+        if len(self._failures) > 10_000:  # many distinct names: forget the idle ones
+            for key in [k for k, q in self._failures.items() if not q]:
+                del self._failures[key]
+
+    def succeeded(self, keys: list[str]) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def signer_of(request: Request) -> SessionSigner:
+    signer: SessionSigner = request.app.state.signer
+    return signer
+
+
+def session_of(request: Request) -> Session | None:
+    if "fa_session_obj" not in request.scope:
+        raw = request.cookies.get(SESSION_COOKIE)
+        request.scope["fa_session_obj"] = signer_of(request).load(raw) if raw else None
+    session: Session | None = request.scope["fa_session_obj"]
+    return session
+
+
+def principal_from(request: Request, bearer: HTTPAuthorizationCredentials | None) -> Principal | None:
+    """The caller, or None. A bad bearer token is a 401 rather than falling back to the cookie."""
+    if "fa_principal" in request.scope:
+        cached: Principal | None = request.scope["fa_principal"]
+        return cached
+    services = services_of(request)
+    principal: Principal | None = None
+    if bearer is not None:
+        principal = services.verify_token(bearer.credentials)
+        if principal is None:
+            raise HTTPException(401, "the API token is not valid (unknown or revoked)", {"WWW-Authenticate": "Bearer"})
+    else:
+        session = session_of(request)
+        if session is not None:
+            principal = services.principal_for(session.username)
+    request.scope["fa_principal"] = principal
+    return principal
+
+
+def check_csrf(request: Request, supplied: str | None) -> None:
+    session = session_of(request)
+    if session is None or not supplied or not hmac.compare_digest(session.csrf, supplied):
+        raise HTTPException(403, "the form has expired or did not come from this site; reload the page and try again")
+
+
+def require(role: Role):  # type: ignore[no-untyped-def]
+    """A dependency: the caller must have at least ``role``. Cookie-borne writes need the CSRF header."""
+
+    def dependency(
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+        _cookie: str | None = Depends(cookie_scheme),
+    ) -> Principal:
+        principal = principal_from(request, bearer)
+        if principal is None:
+            raise HTTPException(401, "sign in, or send an API token as 'Authorization: Bearer ...'", {"WWW-Authenticate": "Bearer"})
+        if not principal.role.allows(role):
+            raise HTTPException(403, f"this needs the {role.value} role; you have {principal.role.value}")
+        if principal.via == "session" and request.method not in SAFE_METHODS:
+            check_csrf(request, request.headers.get(CSRF_HEADER))
+        return principal
+
+    dependency.__name__ = f"require_{role.value}"
+    return dependency

@@ -1,0 +1,346 @@
+"""Server-rendered pages: the queue, an alert with its history, the equipment board, supplies,
+the restock list, sign-in. Forms post here (with a CSRF token) and redirect back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.auth import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    check_csrf,
+    principal_from,
+    services_of,
+    session_of,
+    signer_of,
+)
+from api.ports import ConflictError, InvalidError, NotFoundError, Services
+from rules.views import Principal, Role, age_text
+
+router = APIRouter(include_in_schema=False)
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    app = request.app
+    if not hasattr(app.state, "templates"):
+        from api.app import PACKAGE_DIR
+
+        templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+        zone = ZoneInfo(app.state.timezone)
+        templates.env.filters["local"] = lambda dt, fmt="%d %b %H:%M": dt.astimezone(zone).strftime(fmt) if dt else ""
+        templates.env.filters["num"] = _num
+        templates.env.globals["site_name"] = app.state.site_name
+        app.state.templates = templates
+    templates_: Jinja2Templates = app.state.templates
+    return templates_
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _safe_next(target: str | None, default: str = "/") -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def signed_in(request: Request) -> Principal:
+    principal = principal_from(request, None)
+    if principal is None:
+        raise HTTPException(401, "sign in")
+    return principal
+
+
+Who = Annotated[Principal, Depends(signed_in)]
+Svc = Annotated[Services, Depends(services_of)]
+
+
+def render(request: Request, name: str, who: Principal | None, status: int = 200, **context: Any) -> HTMLResponse:
+    services = services_of(request)
+    now = services.now()
+    session = session_of(request)
+    context.update(
+        request=request,
+        who=who,
+        csrf=session.csrf if session else "",
+        now=now,
+        ago=lambda dt: age_text(dt, now),
+        can=lambda role: who is not None and who.role.allows(Role(role)),
+        notice=request.query_params.get("notice", ""),
+        error=context.get("error") or request.query_params.get("error", ""),
+        path=request.url.path,
+    )
+    response = _templates(request).TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _back(target: str, **params: str) -> RedirectResponse:
+    sep = "&" if "?" in target else "?"
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(target + (sep + query if query else ""), status_code=303)
+
+
+def _act(request: Request, who: Principal, needed: Role, csrf: str, next_url: str, action: Any, done: str) -> Response:
+    """Run a form action: CSRF and role first, then the service; errors come back as a notice."""
+    check_csrf(request, csrf)
+    target = _safe_next(next_url)
+    if not who.role.allows(needed):
+        return _back(target, error=f"This needs the {needed.value} role.")
+    try:
+        action()
+    except (ConflictError, NotFoundError) as exc:
+        return _back(target, error=str(exc))
+    except InvalidError as exc:
+        return _back(target, error=f"{exc.field}: {exc}")
+    return _back(target, notice=done)
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+@router.get("/login")
+def login_page(request: Request, next: Annotated[str, Query(alias="next")] = "/") -> Response:
+    cookie, nonce = signer_of(request).login_nonce()
+    response = render(request, "login.html", None, login_csrf=nonce, next_url=_safe_next(next))
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="lax", secure=signer_of(request).secure)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    services: Svc,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    next_url: Annotated[str, Form(alias="next")] = "/",
+) -> Response:
+    signer = signer_of(request)
+    target = _safe_next(next_url)
+
+    def again(message: str, status: int) -> Response:
+        cookie, nonce = signer.login_nonce()
+        response = render(request, "login.html", None, status, login_csrf=nonce, next_url=target, error=message)
+        response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="lax", secure=signer.secure)
+        return response
+
+    if not signer.check_login_nonce(request.cookies.get(LOGIN_COOKIE), csrf_token):
+        return again("The sign-in form expired. Please try again.", 403)
+    limiter = request.app.state.limiter
+    client = request.client.host if request.client else "unknown"
+    keys = [f"user:{username.strip().lower()}", f"ip:{client}"]
+    now = services.now()
+    wait = limiter.retry_after(keys, now)
+    if wait:
+        response = again(f"Too many sign-in attempts. Try again in {wait} seconds.", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    principal = services.authenticate(username, password)
+    if principal is None:
+        limiter.failed(keys, now)
+        return again("Wrong username or password.", 401)
+    limiter.succeeded(keys[:1])
+    value, _ = signer.dump(principal.username)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, value, max_age=SESSION_MAX_AGE, httponly=True, samesite="lax", secure=signer.secure, path="/"
+    )
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
+    check_csrf(request, csrf_token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------------- the queue
+
+
+def _queue_context(services: Services, team: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+    try:
+        view = services.queue(team=team or None, cursor=cursor or None, limit=limit)
+    except InvalidError:
+        view = services.queue(team=team or None, cursor=None, limit=limit)
+    return {"queue": view, "team": team or "", "limit": limit, "cursor": cursor or ""}
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    who: Who,
+    services: Svc,
+    team: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str, Query(max_length=500)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    return render(request, "queue.html", who, **_queue_context(services, team, cursor, limit))
+
+
+@router.get("/queue/live", response_class=HTMLResponse)
+def queue_fragment(
+    request: Request,
+    who: Who,
+    services: Svc,
+    team: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str, Query(max_length=500)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """The queue's live part, re-fetched by the page when an alert changes."""
+    return render(request, "_queue_live.html", who, **_queue_context(services, team, cursor, limit))
+
+
+# ---------------------------------------------------------------------- alerts
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(request: Request, alert_id: int, who: Who, services: Svc) -> Response:
+    try:
+        alert = services.get_alert(alert_id)
+    except NotFoundError as exc:
+        return render(request, "missing.html", who, 404, what=str(exc))
+    events = services.alert_events(alert_id)
+    return render(request, "alert.html", who, alert=alert, events=events)
+
+
+Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
+Next = Annotated[str, Form(alias="next")]
+Comment = Annotated[str, Form(max_length=2000)]
+
+
+@router.post("/alerts/{alert_id}/ack")
+def ack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/", comment: Comment = "") -> Response:
+    return _act(
+        request, who, Role.STAFF, csrf_token, next_url,
+        lambda: services.acknowledge(alert_id, actor=who.username, comment=comment.strip()),
+        "Acknowledged.",
+    )
+
+
+@router.post("/alerts/{alert_id}/unack")
+def unack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/", comment: Comment = "") -> Response:
+    return _act(
+        request, who, Role.STAFF, csrf_token, next_url,
+        lambda: services.unacknowledge(alert_id, actor=who.username, comment=comment.strip()),
+        "Acknowledgement withdrawn.",
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve_form(
+    request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/",
+    comment: Comment = "", reason: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    return _act(
+        request, who, Role.STAFF, csrf_token, next_url,
+        lambda: services.resolve(alert_id, actor=who.username, reason=reason, comment=comment.strip()),
+        "Resolved.",
+    )
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign_form(
+    request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/",
+    comment: Comment = "", assignee: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    return _act(
+        request, who, Role.COORDINATOR, csrf_token, next_url,
+        lambda: services.assign(alert_id, actor=who.username, assignee=assignee.strip(), comment=comment.strip()),
+        f"Assigned to {assignee.strip()}." if assignee.strip() else "Unassigned.",
+    )
+
+
+@router.post("/alerts/{alert_id}/comment")
+def comment_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/", comment: Comment = "") -> Response:
+    return _act(
+        request, who, Role.STAFF, csrf_token, next_url,
+        lambda: services.comment(alert_id, actor=who.username, text=comment.strip()),
+        "Comment added.",
+    )
+
+
+# ---------------------------------------------------------------------- equipment
+
+
+@router.get("/equipment", response_class=HTMLResponse)
+def equipment_page(request: Request, who: Who, services: Svc, kind: Annotated[str, Query(max_length=40)] = "") -> Response:
+    items = services.list_equipment(location=None, kind=kind or None, team=None)
+    return render(request, "equipment.html", who, items=items, kind=kind)
+
+
+@router.get("/equipment/{equipment_id}", response_class=HTMLResponse)
+def equipment_detail(request: Request, equipment_id: str, who: Who, services: Svc) -> Response:
+    try:
+        item = services.get_equipment(equipment_id)
+    except NotFoundError as exc:
+        return render(request, "missing.html", who, 404, what=str(exc))
+    return render(request, "equipment_detail.html", who, item=item)
+
+
+# ---------------------------------------------------------------------- supplies and restock
+
+
+@router.get("/supplies", response_class=HTMLResponse)
+def supplies_page(
+    request: Request, who: Who, services: Svc, low: Annotated[bool, Query()] = False,
+    location: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    items = services.list_supplies(location=location or None, low_only=low)
+    locations = sorted({getattr(i, "location", "") for i in items if getattr(i, "location", "")})
+    return render(request, "supplies.html", who, items=items, low=low, location=location, locations=locations)
+
+
+@router.post("/supplies/{sku}/count")
+def count_form(
+    request: Request, sku: str, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/supplies",
+    count: Annotated[str, Form(max_length=20)] = "", comment: Comment = "",
+) -> Response:
+    def record() -> None:
+        try:
+            value = float(count)
+        except ValueError:
+            raise InvalidError("count", "enter how many are on the shelf, as a number") from None
+        if value < 0 or value != value or value > 1_000_000:
+            raise InvalidError("count", "enter a count between 0 and 1,000,000")
+        services.record_count(sku, count=value, actor=who.username, comment=comment.strip())
+
+    return _act(request, who, Role.STAFF, csrf_token, next_url or "/supplies", record, f"Count recorded for {sku}.")
+
+
+@router.get("/restock", response_class=HTMLResponse)
+def restock_page(request: Request, who: Who, services: Svc) -> Response:
+    lines = services.restock_list()
+    vendors: dict[str, list[Any]] = {}
+    for line in lines:
+        vendors.setdefault(getattr(line, "vendor", "") or "No vendor", []).append(line)
+    reports = services.list_restock_reports()
+    return render(request, "restock.html", who, vendors=vendors, lines=lines, reports=reports[:10])
+
+
+@router.get("/restock.csv")
+def restock_csv(request: Request, who: Who, services: Svc) -> Response:
+    body = services.restock_csv(services.restock_list())
+    stamp = services.now().strftime("%Y-%m-%d")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="restock-{stamp}.csv"'},
+    )
+

@@ -1,0 +1,167 @@
+"""What the API needs from the agent, as small Protocols. The agent hands an implementation to
+``create_app(services)``; api/ never imports agent/.
+
+Service methods are synchronous (routes run them in the thread pool) and raise the errors below,
+which the app maps to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from rules.views import (
+    AlertChange,
+    AlertEventView,
+    AlertPage,
+    AlertView,
+    EquipmentView,
+    NewToken,
+    Principal,
+    QueueView,
+    SilenceView,
+    TokenView,
+    UserView,
+)
+
+
+class NotFoundError(Exception):
+    """404: the resource doesn't exist."""
+
+
+class ConflictError(Exception):
+    """409: the action conflicts with the resource's current state."""
+
+
+class InvalidError(Exception):
+    """422: the request is well-formed but a field's value is not acceptable."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class AlertReads(Protocol):
+    def list_alerts(
+        self,
+        *,
+        state: str | None,
+        severity: str | None,
+        team: str | None,
+        equipment: str | None,
+        sku: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> AlertPage: ...
+
+    def get_alert(self, alert_id: int) -> AlertView: ...
+
+    def alert_events(self, alert_id: int) -> list[AlertEventView]: ...
+
+    def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView: ...
+
+
+class AlertActions(Protocol):
+    """Each returns the alert as it is after the action (the event log records ``actor``)."""
+
+    def acknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView: ...
+
+    def unacknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView: ...
+
+    def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str) -> AlertView: ...
+
+    def assign(self, alert_id: int, *, actor: str, assignee: str, comment: str) -> AlertView: ...
+
+    def comment(self, alert_id: int, *, actor: str, text: str) -> AlertEventView: ...
+
+
+class EquipmentReads(Protocol):
+    def list_equipment(self, *, location: str | None, kind: str | None, team: str | None) -> list[EquipmentView]: ...
+
+    def get_equipment(self, equipment_id: str) -> EquipmentView: ...
+
+
+class Supplies(Protocol):
+    """Supply levels and the restock list. Values are rules.restock dataclasses."""
+
+    def list_supplies(self, *, location: str | None, low_only: bool) -> list[Any]: ...
+
+    def get_supply(self, sku: str) -> Any: ...
+
+    def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any: ...
+
+    def update_supply_settings(
+        self, sku: str, *, actor: str, par: float | None, reorder_point: float | None
+    ) -> Any: ...
+
+    def restock_list(self) -> list[Any]: ...
+
+    def restock_csv(self, lines: list[Any]) -> str: ...
+
+    def list_restock_reports(self) -> list[Any]: ...
+
+
+class Silences(Protocol):
+    def create_silence(
+        self,
+        *,
+        actor: str,
+        comment: str,
+        ends_at: datetime,
+        starts_at: datetime | None,
+        equipment_id: str | None,
+        rule_id: str | None,
+        team: str | None,
+    ) -> SilenceView: ...
+
+    def list_silences(self) -> list[SilenceView]: ...
+
+    def end_silence(self, silence_id: int) -> SilenceView: ...
+
+
+class Accounts(Protocol):
+    def authenticate(self, username: str, password: str) -> Principal | None: ...
+
+    def principal_for(self, username: str) -> Principal | None:
+        """The current role of a signed-in user; None when removed or disabled."""
+        ...
+
+    def verify_token(self, secret: str) -> Principal | None: ...
+
+    def list_users(self) -> list[UserView]: ...
+
+    def add_user(self, *, username: str, password: str, role: str, display_name: str, team: str) -> UserView: ...
+
+    def create_token(self, *, username: str, name: str, role: str | None) -> NewToken: ...
+
+    def list_tokens(self, *, username: str | None) -> list[TokenView]: ...
+
+    def revoke_token(self, token_id: int) -> TokenView: ...
+
+
+class LiveFeed(Protocol):
+    def changes(self) -> AsyncIterator[AlertChange | None]:
+        """Every alert change from now on (an async generator); None now and then when it is quiet,
+        so the route can send a keep-alive and notice a client that went away."""
+        ...
+
+
+class Operations(Protocol):
+    def ready(self) -> tuple[bool, dict[str, str]]:
+        """Readiness for /readyz: (ready, {check: detail})."""
+        ...
+
+    def metrics(self) -> tuple[bytes, str]:
+        """Prometheus text exposition for /metrics: (body, content type)."""
+        ...
+
+
+class Services(
+    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, Silences, Accounts, LiveFeed, Operations, Protocol
+):
+    """Everything the app uses; agent.services.app_services.AppServices implements it."""

@@ -1,0 +1,114 @@
+"""Silences (coordinator) and accounts (admin)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.exceptions import RequestValidationError
+
+from api.auth import require, services_of
+from api.ports import Services
+from api.schemas import SilenceBody, TokenBody, UserBody, error_responses
+from rules.views import NewToken, Principal, Role, SilenceView, TokenView, UserView
+
+router = APIRouter()
+Svc = Annotated[Services, Depends(services_of)]
+viewer = Depends(require(Role.VIEWER))
+coordinator = Depends(require(Role.COORDINATOR))
+admin = Depends(require(Role.ADMIN))
+Id = Annotated[int, Path(ge=1, le=2**53)]
+
+
+def _field_error(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+@router.post(
+    "/silences",
+    response_model=SilenceView,
+    status_code=201,
+    tags=["silences"],
+    responses=error_responses(401, 403, 404, 422),
+    summary="Silence notifications for equipment, a rule or a team for a while",
+)
+def create_silence(body: SilenceBody, services: Svc, who: Principal = coordinator) -> SilenceView:
+    if (body.ends_at is None) == (body.duration_minutes is None):
+        raise _field_error("ends_at", "give either ends_at or duration_minutes")
+    for name in ("starts_at", "ends_at"):
+        value = getattr(body, name)
+        if value is not None and value.tzinfo is None:
+            raise _field_error(name, "give the time with a time zone, e.g. 2026-11-27T14:00:00Z")
+    ends_at = body.ends_at
+    if ends_at is None:
+        start = body.starts_at or services.now()
+        ends_at = start + timedelta(minutes=body.duration_minutes or 0)
+    return services.create_silence(
+        actor=who.username,
+        comment=body.comment,
+        ends_at=ends_at,
+        starts_at=body.starts_at,
+        equipment_id=body.equipment_id,
+        rule_id=body.rule_id,
+        team=body.team,
+    )
+
+
+@router.get("/silences", response_model=list[SilenceView], tags=["silences"], responses=error_responses(401))
+def list_silences(services: Svc, _: Principal = viewer) -> list[SilenceView]:
+    return services.list_silences()
+
+
+@router.delete(
+    "/silences/{silence_id}",
+    response_model=SilenceView,
+    tags=["silences"],
+    responses=error_responses(401, 403, 404, 422),
+    summary="End a silence now",
+)
+def end_silence(silence_id: Id, services: Svc, _: Principal = coordinator) -> SilenceView:
+    return services.end_silence(silence_id)
+
+
+@router.get("/me", response_model=Principal, tags=["accounts"], responses=error_responses(401))
+def me(who: Principal = viewer) -> Principal:
+    return who
+
+
+@router.get("/users", response_model=list[UserView], tags=["accounts"], responses=error_responses(401, 403))
+def list_users(services: Svc, _: Principal = admin) -> list[UserView]:
+    return services.list_users()
+
+
+@router.post(
+    "/users", response_model=UserView, status_code=201, tags=["accounts"], responses=error_responses(401, 403, 409, 422)
+)
+def add_user(body: UserBody, services: Svc, _: Principal = admin) -> UserView:
+    return services.add_user(
+        username=body.username, password=body.password, role=body.role, display_name=body.display_name, team=body.team
+    )
+
+
+@router.get("/tokens", response_model=list[TokenView], tags=["accounts"], responses=error_responses(401, 403))
+def list_tokens(services: Svc, _: Principal = admin) -> list[TokenView]:
+    return services.list_tokens(username=None)
+
+
+@router.post(
+    "/tokens",
+    response_model=NewToken,
+    status_code=201,
+    tags=["accounts"],
+    responses=error_responses(401, 403, 404, 422),
+    summary="Create an API token; the secret is in this response only",
+)
+def create_token(body: TokenBody, services: Svc, _: Principal = admin) -> NewToken:
+    return services.create_token(username=body.username, name=body.name, role=body.role)
+
+
+@router.delete(
+    "/tokens/{token_id}", response_model=TokenView, tags=["accounts"], responses=error_responses(401, 403, 404, 422)
+)
+def revoke_token(token_id: Id, services: Svc, _: Principal = admin) -> TokenView:
+    return services.revoke_token(token_id)

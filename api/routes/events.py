@@ -1,0 +1,67 @@
+"""Server-sent events: every alert change, pushed as it is stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
+
+from api.auth import require, services_of
+from api.ports import Services
+from api.schemas import error_responses
+from rules.views import AlertChange, Principal, Role
+
+router = APIRouter(tags=["live"])
+Svc = Annotated[Services, Depends(services_of)]
+
+EXAMPLE = (
+    "retry: 3000\n\n"
+    "id: 345\nevent: alert\n"
+    'data: {"alert_id": 12, "kind": "acknowledged", "status": "acknowledged", "severity": "warning", '
+    '"subject": "fridge-2", "team": "pharmacy", "message": "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C)", '
+    '"actor": "sam", "at": "2026-11-26T10:04:00Z", "event_id": 345}\n\n'
+)
+
+
+def format_event(change: AlertChange) -> str:
+    data = json.dumps(jsonable_encoder(change), ensure_ascii=False, separators=(",", ":"))
+    ident = f"id: {change.event_id}\n" if change.event_id is not None else ""
+    return f"{ident}event: alert\ndata: {data}\n\n"
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A text/event-stream of alert changes; `event: alert`, data is one JSON object per change.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EXAMPLE}},
+        },
+        **error_responses(401),
+    },
+    summary="Live alert changes (server-sent events)",
+)
+async def events(request: Request, services: Svc, _: Principal = Depends(require(Role.VIEWER))) -> StreamingResponse:
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 3000\n: connected\n\n"
+        changes = services.changes()
+        try:
+            async for change in changes:
+                if change is None:  # quiet for a while: keep proxies from closing the stream
+                    if await request.is_disconnected():
+                        break
+                    yield ": keep-alive\n\n"
+                    continue
+                yield format_event(change)
+        finally:
+            await changes.aclose()  # type: ignore[attr-defined]
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
