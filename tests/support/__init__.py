@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: waiting on conditions, isolated databases, private brokers and SNMP peers."""
