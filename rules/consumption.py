@@ -21,7 +21,7 @@ CHANGE_UNEXPECTED_DROP = "unexpected_drop"
 
 DEFAULT_UNEXPECTED_DAYS = 3.0  # a drop this many days of use beyond what the elapsed time explains
 DEFAULT_USE_WINDOW = timedelta(days=28)
-MIN_OBSERVED_DAYS = 1.0  # a first drop is spread over at least a day, not extrapolated from minutes
+MIN_OBSERVED_DAYS = 1.0  # watch an item this long before calling its use a daily rate
 SERVICE_LEVEL_Z = 1.65  # about a 95 % chance of not running out during the lead time
 
 
@@ -58,13 +58,16 @@ def classify_change(
 def daily_use(consumed: float, *, first_seen: datetime | None, now: datetime, window: timedelta = DEFAULT_USE_WINDOW) -> float | None:
     """Average use per day over the window (or since the item was first counted, if later).
 
-    None before the first count. A moving average over weeks smooths the day-to-day noise of
-    shelves that report every few seconds and of people who count once a week.
+    None until the item has been watched for a day: an hour's drop says little about a day's use.
+    A moving average over weeks smooths the day-to-day noise of shelves that report every few
+    seconds and of people who count once a week.
     """
     if first_seen is None:
         return None
     start = max(first_seen, now - window)
-    observed_days = max((now - start).total_seconds() / 86400.0, MIN_OBSERVED_DAYS)
+    observed_days = (now - start).total_seconds() / 86400.0
+    if observed_days < MIN_OBSERVED_DAYS:
+        return None
     return max(consumed, 0.0) / observed_days
 
 

@@ -47,9 +47,10 @@ def test_no_history_means_no_unexpected_drop() -> None:
     assert classify_change(50, 0, daily_use=None, elapsed=timedelta(hours=1)).kind == CHANGE_CONSUMPTION
 
 
-def test_daily_use_is_spread_over_at_least_a_day_and_at_most_the_window() -> None:
+def test_daily_use_needs_a_day_of_history_and_looks_back_over_the_window() -> None:
     assert daily_use(5, first_seen=None, now=T0) is None
-    assert daily_use(5, first_seen=T0 - timedelta(minutes=1), now=T0) == 5.0
+    assert daily_use(5, first_seen=T0 - timedelta(hours=23), now=T0) is None
+    assert daily_use(5, first_seen=T0 - timedelta(days=1), now=T0) == 5.0
     assert daily_use(30, first_seen=T0 - timedelta(days=10), now=T0) == pytest.approx(3.0)
     assert daily_use(56, first_seen=T0 - timedelta(days=90), now=T0) == pytest.approx(2.0)  # 28-day window
 
