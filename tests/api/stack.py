@@ -23,6 +23,7 @@ from rules.reading import Reading
 from rules.severity import Severity
 
 PASSWORD = "a long enough password"
+KEEP_TABLES = frozenset({"users", "api_tokens"})
 ROLES = ("viewer", "staff", "coordinator", "admin")
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -82,11 +83,18 @@ def rules() -> list[Rule]:
     ]
 
 
+# Extra fridges known to the engine (not on the board) so tests can open many independent alerts.
+SPARE_FRIDGES = [f"fridge-t{n}" for n in range(1, 200)]
+
+
 def subjects() -> dict[str, Subject]:
-    return {
+    known = {
         e["id"]: Subject(id=e["id"], name=e["name"], kind=e["kind"], location=e["location"], team=e["team"])
         for e in EQUIPMENT
     }
+    for spare in SPARE_FRIDGES:
+        known[spare] = Subject(id=spare, name=spare.replace("-", " ").title(), kind="fridge", location="Lab", team="lab")
+    return known
 
 
 @dataclass
@@ -109,7 +117,9 @@ class Stack:
         self.stop()
         self.clock = FakeClock()
         with self.db.begin() as conn:
-            tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+            # People and their tokens survive between tests (argon2 hashing is slow on purpose);
+            # tests that add users or tokens use names no other test needs.
+            tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP_TABLES]
             if self.backend == "postgresql":
                 conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
             else:
@@ -131,10 +141,16 @@ class Stack:
             metrics=lambda: b"facility_up 1.0\n",
         )
         self.app = create_app(self.services, session_secret="test-secret", site_name="Test clinic")
-        self.tokens = {}
-        for role in ROLES:
-            auth.add_user(sessions, username=role, password=PASSWORD, role=role, now=self.clock(), display_name=role.title())
-            self.tokens[role] = auth.create_token(sessions, username=role, name="tests", now=self.clock()).secret
+        self._spare = 0
+        if not self.tokens:
+            for role in ROLES:
+                auth.add_user(sessions, username=role, password=PASSWORD, role=role, now=self.clock(), display_name=role.title())
+                self.tokens[role] = auth.create_token(sessions, username=role, name="tests", now=self.clock()).secret
+        with self.db.begin() as conn:  # undo what a test did to people: extra users, revoked tokens
+            conn.execute(text("DELETE FROM api_tokens WHERE name != 'tests'"))
+            conn.execute(text("DELETE FROM users WHERE username NOT IN ('viewer', 'staff', 'coordinator', 'admin')"))
+            conn.execute(text("UPDATE api_tokens SET revoked_at = NULL, last_used_at = NULL"))
+            conn.execute(text("UPDATE users SET disabled = :f"), {"f": False})
 
     def stop(self) -> None:
         if self.pipeline is not None:
@@ -169,6 +185,11 @@ class Stack:
             ).first()
         assert row is not None, "the fridge rule did not open an alert"
         return int(row[0])
+
+    def new_alert(self, value: float = 9.1) -> int:
+        """An open alert on a fridge that has none yet."""
+        self._spare = getattr(self, "_spare", 0) + 1
+        return self.open_fridge_alert(SPARE_FRIDGES[self._spare - 1], value)
 
     def headers(self, role: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
