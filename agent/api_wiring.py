@@ -1,0 +1,58 @@
+"""Build the FastAPI app for a running agent: the API adapter gets the agent's services through its ports."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from agent.live import LiveBroadcaster
+from agent.services.app_services import AppServices
+from api.app import create_app
+
+if TYPE_CHECKING:
+    from agent.runtime import Runtime
+
+
+def session_secret(runtime: Runtime) -> str | None:
+    api = runtime.config.api
+    if api.session_secret_file is not None:
+        return api.session_secret_file.read_text().strip()
+    if api.session_secret_env:
+        return os.environ.get(api.session_secret_env) or None
+    return None
+
+
+def build_app(runtime: Runtime) -> Any:
+    live = LiveBroadcaster()
+    runtime.pipeline.listeners.append(live.listener)
+    runtime.live = live
+
+    def readiness() -> tuple[bool, dict[str, str]]:
+        report = runtime.readiness()
+        flat: dict[str, str] = {}
+        for name, value in report.items():
+            if name == "ok":
+                continue
+            if isinstance(value, dict) and "ok" in value:
+                flat[name] = "ok" if value["ok"] else f"failing: {value.get('error', 'not ready')}"
+            elif isinstance(value, dict):
+                for sub, text in value.items():
+                    flat[f"{name}.{sub}"] = str(text)
+        return bool(report.get("ok")), flat
+
+    runtime.app_services = AppServices(
+        sessions=runtime.sessions,
+        pipeline=runtime.pipeline,
+        clock=runtime.clock,
+        inventory=runtime.inventory,
+        live=live,
+        readiness=readiness,
+        metrics=runtime.metrics.render,
+    )
+    return create_app(
+        runtime.app_services,
+        session_secret=session_secret(runtime),
+        secure_cookies=runtime.config.api.cookie_secure,
+        site_name=runtime.config.site.name,
+        timezone=runtime.config.site.timezone,
+    )
