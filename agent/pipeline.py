@@ -92,9 +92,11 @@ class Pipeline:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.retry_delay = retry_delay
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size // max(1, batch_size // 10 or 1)))
+        self.queue_size = queue_size
+        self._queue: queue.Queue[Any] = queue.Queue()
         self._queued_readings = 0
         self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self.listeners: list[Listener] = []
         self.reading_hooks: list[ReadingHook] = []
@@ -143,7 +145,12 @@ class Pipeline:
     def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
         if not readings and on_stored is None:
             return
-        with self._lock:
+        with self._space:
+            # Bounded in readings, not items: a full queue makes the collector wait (back-pressure;
+            # MQTT then leaves messages with the broker), it never drops.
+            while self._queued_readings and self._queued_readings + len(readings) > self.queue_size:
+                self.stats["submit_waits"] += 1
+                self._space.wait(timeout=1.0)
             self._queued_readings += len(readings)
         self._queue.put(_Batch(list(readings), [on_stored] if on_stored else []))
 
@@ -247,8 +254,9 @@ class Pipeline:
                 delay = min(self.retry_delay * 2 ** min(attempt, 6), 30.0)
                 log.warning("storage write failed, retrying in %.1fs (attempt %d): %s", delay, attempt, exc)
                 time.sleep(delay)
-        with self._lock:
+        with self._space:
             self._queued_readings -= len(readings)
+            self._space.notify_all()
         self.stats["readings_stored"] += len(readings)
         self.last_batch_at = self.clock()
         for cb in callbacks:
