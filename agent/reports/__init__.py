@@ -1,0 +1,1 @@
+"""Report builders: the nightly restock email and the weekly summary."""
