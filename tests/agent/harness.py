@@ -27,7 +27,10 @@ class AgentHarness:
         engine = Engine(
             build_rules(self.config),
             build_subjects(self.config),
-            settings=EngineSettings(ack_recovery=self.config.alerting.ack_recovery),
+            settings=EngineSettings(
+                ack_recovery=self.config.alerting.ack_recovery,
+                escalation={n: t.escalate_after for n, t in self.config.teams.items() if t.escalate_after},
+            ),
             started_at=self.clock(),
         )
         self.pipeline = Pipeline(engine=engine, sessions=self.sessions, clock=self.clock, batch_size=100)

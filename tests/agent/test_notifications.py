@@ -1,0 +1,101 @@
+"""Alert emails: to the team on open, to the coordinator on escalation; silences hold them; the
+notification log stops a second send of the same thing (e.g. after a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import insert, select
+
+from agent.notify.dispatcher import Dispatcher
+from agent.notify.email import simple_sender
+from agent.storage.models import NotificationLog, Silence
+from rules.reading import Reading
+from tests.agent.harness import AgentHarness, config_from
+from tests.reports.smtp_server import PASSWORD, SmtpServer
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", PASSWORD)
+    server = SmtpServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def harness(db_url, clock, smtp):
+    document = {
+        "site": {"id": "riverside", "name": "Riverside Clinic"},
+        "equipment": [
+            {"id": "fridge-2", "name": "Fridge 2", "kind": "fridge", "location": "Pharmacy", "team": "pharmacy"},
+            {"id": "fridge-3", "name": "Fridge 3", "kind": "fridge", "location": "Ward 4", "team": "pharmacy"},
+        ],
+        "rules": [
+            {"id": "fridge-temp", "metric": "temperature_c", "match": {"kinds": ["fridge"]}, "outside": [2, 8], "team": "pharmacy"}
+        ],
+        "teams": {"pharmacy": {"emails": ["pharmacy@riverside.example"], "escalate_after": "15m"}},
+        "notifications": {"smtp": smtp.smtp_settings(), "coordinator_emails": ["coordinator@riverside.example"]},
+        "alerting": {"builtin_rules": False},
+    }
+    h = AgentHarness(config_from(yaml.safe_dump(document)), db_url, clock)
+    h.start()
+    yield h
+    h.close()
+
+
+def dispatch_all(dispatcher: Dispatcher, harness: AgentHarness) -> None:
+    async def go() -> None:
+        for applied in list(harness.applied):
+            await dispatcher._dispatch(applied)  # noqa: SLF001 - drive it without its queue loop
+
+    asyncio.run(go())
+
+
+def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: SmtpServer, clock) -> None:
+    config = harness.config
+    dispatcher = Dispatcher(
+        sessions=harness.sessions,
+        clock=clock.now,
+        send_email=simple_sender(config.notifications.smtp),
+        team_emails={n: t.emails for n, t in config.teams.items()},
+        coordinator_emails=config.notifications.coordinator_emails,
+        site_name=config.site.name,
+    )
+    assert harness.pipeline is not None
+    now = clock.now()
+    with harness.sessions() as s:
+        s.execute(
+            insert(Silence).values(
+                equipment_id="fridge-3", starts_at=now, ends_at=now + timedelta(hours=2), comment="defrosting", created_by="coord", created_at=now
+            )
+        )
+        s.commit()
+    harness.pipeline.submit(
+        [Reading("fridge-2", "temperature_c", 9.5, now, unit="°C"), Reading("fridge-3", "temperature_c", 9.9, now, unit="°C")]
+    )
+    harness.pipeline.flush()
+    dispatch_all(dispatcher, harness)
+
+    messages = smtp.messages()
+    assert len(messages) == 1
+    assert messages[0].rcpt_tos == ["pharmacy@riverside.example"]
+    assert "Fridge 2 in Pharmacy is at 9.5°C" in messages[0].message["Subject"]
+
+    with harness.sessions() as s:
+        log = {(r.recipient, r.status) for r in s.scalars(select(NotificationLog))}
+    assert ("pharmacy@riverside.example", "sent") in log and ("pharmacy@riverside.example", "silenced") in log
+
+    dispatch_all(dispatcher, harness)  # the same changes again, as after a restart: nothing new goes out
+    assert len(smtp.messages()) == 1
+
+    harness.applied.clear()
+    clock.advance(timedelta(minutes=16))
+    harness.pipeline.tick(clock.now()).result(10)
+    dispatch_all(dispatcher, harness)
+    escalations = [m for m in smtp.messages() if "coordinator@riverside.example" in m.rcpt_tos]
+    assert len(escalations) == 1 and "CRITICAL" in escalations[0].message["Subject"]
