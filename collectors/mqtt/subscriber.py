@@ -50,10 +50,13 @@ def _utc_now() -> datetime:
 
 
 class MqttStats:
-    """Counters for /metrics and tests. Thread-safe."""
+    """Counters for /metrics and tests.
+
+    No lock: each counter has one writing thread (paho's loop thread; `stored` the sink's
+    writer thread), and reads of an int are atomic.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self.received = 0
         self.accepted = 0
         self.stored = 0
@@ -63,30 +66,23 @@ class MqttStats:
         self.connects = 0
         self.rejected: Counter[str] = Counter()
 
-    def add(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + amount)
-
     def reject(self, reason: str) -> None:
-        with self._lock:
-            self.rejected[reason] += 1
+        self.rejected[reason] += 1
 
     def rejects_by_reason(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.rejected)
+        return dict(self.rejected)  # a C-level copy: atomic under the GIL
 
     def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "received": self.received,
-                "accepted": self.accepted,
-                "stored": self.stored,
-                "duplicates": self.duplicates,
-                "unknown_sources": self.unknown_sources,
-                "ignored": self.ignored,
-                "connects": self.connects,
-                "rejected": dict(self.rejected),
-            }
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "unknown_sources": self.unknown_sources,
+            "ignored": self.ignored,
+            "connects": self.connects,
+            "rejected": self.rejects_by_reason(),
+        }
 
 
 class RateLimitedLog:
@@ -290,7 +286,7 @@ class MqttSubscriber:
         with self._lock:
             self._generation += 1
             self._connected = True
-        self.stats.add("connects")
+        self.stats.connects += 1
         # Resubscribe every time: the broker may have lost the session (expiry, restart
         # without persistence), and it costs one packet.
         filters = self.router.subscriptions()
@@ -348,10 +344,9 @@ class MqttSubscriber:
     # -- one message ---------------------------------------------------------------------
 
     def _handle(self, client: mqtt.Client, msg: mqtt.MQTTMessage) -> None:
-        self.stats.add("received")
+        self.stats.received += 1
         mid, qos = msg.mid, msg.qos
-        with self._lock:
-            generation = self._generation
+        generation = self._generation  # an int read is atomic; no lock on the hot path
         if self._stopping:
             return  # unacked: the broker keeps it for the next session
         received_at = self._clock()
@@ -369,12 +364,12 @@ class MqttSubscriber:
         if isinstance(outcome, Rejected):
             self._rejected(topic, outcome)
         elif isinstance(outcome, UnknownSource):
-            self.stats.add("unknown_sources")
+            self.stats.unknown_sources += 1
             self._sink.unknown_source(
                 source=_SOURCE, key=topic, payload=payload[:200].decode("utf-8", "replace"), at=received_at
             )
         elif isinstance(outcome, Ignored):
-            self.stats.add("ignored")
+            self.stats.ignored += 1
         client.ack(mid, qos)
 
     def _rejected(self, topic: str, outcome: Rejected) -> None:
@@ -398,7 +393,7 @@ class MqttSubscriber:
             delivery = self._seen.get(key)
             if delivery is not None and (outcome.ts_from_payload or dup):
                 # A copy of a message already submitted: ack it once the first is stored.
-                self.stats.add("duplicates")
+                self.stats.duplicates += 1
                 if delivery.stored:
                     if qos and generation == self._generation and self._connected:
                         client.ack(mid, qos)
@@ -412,7 +407,7 @@ class MqttSubscriber:
             if len(self._seen) > _DEDUPE_WINDOW:
                 self._seen.popitem(last=False)
             self._unacked += 1
-        self.stats.add("accepted")
+        self.stats.accepted += 1
 
         def on_stored() -> None:
             self._stored(client, delivery)
@@ -440,7 +435,7 @@ class MqttSubscriber:
             for generation, mid, qos in waiters:
                 if qos and live and generation == current:
                     client.ack(mid, qos)
-        self.stats.add("stored")
+        self.stats.stored += 1
 
 
 def _topic_text(msg: mqtt.MQTTMessage) -> str:

@@ -8,7 +8,7 @@ only hears its own site.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from collectors.mqtt.config import METRIC_PATTERN, MqttSettings, ValueKind
@@ -33,6 +33,22 @@ class Route:
     json_path: tuple[str, ...] | None = None
     ts_path: tuple[str, ...] | None = ("ts",)
     unit: str = ""
+    # Derived from segments, for a quick match.
+    _multi: bool = field(init=False, repr=False, compare=False)
+    _length: int = field(init=False, repr=False, compare=False)
+    _literals: tuple[tuple[int, str], ...] = field(init=False, repr=False, compare=False)
+    _names: tuple[tuple[int, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        segs = self.segments
+        named = [(i, m.group(1)) for i, seg in enumerate(segs) if (m := _NAMED.fullmatch(seg))]
+        literals = [
+            (i, seg) for i, seg in enumerate(segs) if seg not in ("+", "#") and not _NAMED.fullmatch(seg)
+        ]
+        object.__setattr__(self, "_multi", bool(segs) and segs[-1] == "#")
+        object.__setattr__(self, "_length", len(segs))
+        object.__setattr__(self, "_literals", tuple(literals))
+        object.__setattr__(self, "_names", tuple(named))
 
     @property
     def filter(self) -> str:
@@ -41,24 +57,16 @@ class Route:
 
     def capture(self, parts: list[str]) -> dict[str, str] | None:
         """Named segments of a topic split on '/', or None when it does not match."""
-        segs = self.segments
-        multi = bool(segs) and segs[-1] == "#"
-        if multi:
-            if len(parts) < len(segs) - 1:
+        count = len(parts)
+        if self._multi:
+            if count < self._length - 1:
                 return None
-        elif len(parts) != len(segs):
+        elif count != self._length:
             return None
-        named: dict[str, str] = {}
-        for seg, part in zip(segs, parts, strict=False):
-            if seg == "#":
-                break
-            if seg == "+":
-                continue
-            if seg.startswith("{") and seg.endswith("}"):
-                named[seg[1:-1]] = part
-            elif seg != part:
+        for index, literal in self._literals:
+            if index >= count or parts[index] != literal:
                 return None
-        return named
+        return {name: parts[index] for index, name in self._names}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -46,8 +45,9 @@ class Harness:
         self.sessions: set[tuple[str, str]] = set()
         self.publishers: list[QosPublisher] = []
 
-    def subscriber(self, client_id: str = "agent-test", protocol: str = "5", sink: MemorySink | None = None,
-                   **kw: object) -> tuple[MqttSubscriber, MemorySink]:
+    def subscriber(
+        self, client_id: str = "agent-test", protocol: str = "5", sink: MemorySink | None = None, **kw: object
+    ) -> tuple[MqttSubscriber, MemorySink]:
         sink = sink or MemorySink()
         self.sinks.append(sink)
         sub = MqttSubscriber(
@@ -217,7 +217,10 @@ def test_alert_changes_are_published_as_json_qos1_not_retained(harness: Harness,
         wait_until(watcher.is_connected, 10)
         # Publish until the watcher's subscription is live (SUBACK is asynchronous).
         wait_until(
-            lambda: sub.publish_alert(7, {"state": "probe"}) and bool(received), 10, 0.2, what="watcher subscribed"
+            lambda: sub.publish_alert(7, {"state": "probe"}) and bool(received),
+            10,
+            0.2,
+            what="watcher subscribed",
         )
         opened = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
         assert sub.publish_alert("42", {"state": "open", "severity": "critical", "opened_at": opened})
