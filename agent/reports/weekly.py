@@ -8,7 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from html import escape
 from zoneinfo import ZoneInfo
@@ -101,9 +101,10 @@ def build_weekly_summary(
     top: int = 5,
 ) -> WeeklySummary:
     zone = ZoneInfo(timezone)
-    summary = WeeklySummary(
-        site_name=site_name, start=now - timedelta(days=days), end=now, history_start=now - timedelta(days=history_days)
-    )
+    # Supply history is whole local days before today, so a half-finished today doesn't read as a quiet day.
+    today = now.astimezone(zone).date()
+    history_start = datetime.combine(today - timedelta(days=history_days), time(0), tzinfo=zone).astimezone(UTC)
+    summary = WeeklySummary(site_name=site_name, start=now - timedelta(days=days), end=now, history_start=history_start)
     _alerts(session, summary, top)
     _offline(session, summary, top)
     _flapping(session, summary, top)
@@ -116,10 +117,13 @@ def _alerts(session: Session, summary: WeeklySummary, top: int) -> None:
         select(Alert).where(Alert.opened_at.is_not(None), Alert.opened_at >= summary.start, Alert.opened_at < summary.end)
     ).all()
     summary.total_alerts = len(rows)
-    names = dict(session.execute(select(Equipment.id, Equipment.name)).tuples().all())
+    names = {eid: name for eid, name in session.execute(select(Equipment.id, Equipment.name)).all()}
     equipment = Counter(r.subject for r in rows if r.subject_kind == "equipment")
-    summary.by_equipment = [(sid, names.get(sid) or sid, n) for sid, n in equipment.most_common()]
-    summary.by_team = Counter(r.team or "(no team)" for r in rows).most_common()
+    summary.by_equipment = [
+        (sid, names.get(sid) or sid, n) for sid, n in sorted(equipment.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    teams = Counter(r.team or "(no team)" for r in rows)
+    summary.by_team = sorted(teams.items(), key=lambda kv: (-kv[1], kv[0]))
     summary.ack = duration_stats(
         [r.acknowledged_at - r.opened_at for r in rows if r.acknowledged_at and r.opened_at]
     )
@@ -140,7 +144,7 @@ def _offline(session: Session, summary: WeeklySummary, top: int) -> None:
             (Alert.resolved_at.is_(None)) | (Alert.resolved_at > summary.start),
         )
     ).all()
-    names = dict(session.execute(select(Equipment.id, Equipment.name)).tuples().all())
+    names = {eid: name for eid, name in session.execute(select(Equipment.id, Equipment.name)).all()}
     totals: dict[str, timedelta] = defaultdict(timedelta)
     times: Counter[str] = Counter()
     for r in rows:
@@ -174,23 +178,27 @@ def _supplies(session: Session, summary: WeeklySummary, zone: ZoneInfo) -> None:
     for rec in records:
         by_sku[rec.sku].append(rec)
     first_day = summary.history_start.astimezone(zone).date()
-    last_day = (summary.end - timedelta(microseconds=1)).astimezone(zone).date()
+    last_day = summary.end.astimezone(zone).date() - timedelta(days=1)
+    history_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     for sku, recs in sorted(by_sku.items()):
         item = items.get(sku)
         if item is None:
             continue
         before = [r for r in recs if r.at < summary.history_start]
-        inside = [r for r in recs if r.at >= summary.history_start]
-        if not inside:
-            continue
+        recent = [r for r in recs if r.at >= summary.history_start]
         starting_out = bool(before) and before[-1].value <= 0
-        times = count_stockouts([r.value for r in inside], starting_out=starting_out)
+        times = count_stockouts([r.value for r in recent], starting_out=starting_out)
         if times == 0:
             continue
         summary.ran_out.append(RanOut(sku, item.name, item.location, times))
+        inside = [r for r in recent if r.at < history_end]  # whole days only, for the daily use
+        if not inside:
+            continue
         start_day = first_day if before else max(first_day, inside[0].at.astimezone(zone).date())
         day_count = (last_day - start_day).days + 1
-        totals = [0.0] * max(day_count, 1)
+        if day_count < 1:
+            continue
+        totals = [0.0] * day_count
         for r in inside:
             if r.change == CHANGE_CONSUMPTION and r.previous is not None:
                 index = (r.at.astimezone(zone).date() - start_day).days
@@ -208,6 +216,14 @@ def _supplies(session: Session, summary: WeeklySummary, zone: ZoneInfo) -> None:
 # ---------------------------------------------------------------------- rendering
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
 def weekly_text(s: WeeklySummary) -> str:
     out = [f"Weekly summary for {s.site_name}, {s.period_text}", ""]
     out.append(f"Alerts opened: {s.total_alerts}")
@@ -217,23 +233,23 @@ def weekly_text(s: WeeklySummary) -> str:
     out.append(f"Time to resolve: {s.resolve.text()}")
     out.append("")
     out.append("Noisiest rules:")
-    out.extend(f"  {rule}: {n} alerts, {occ} occurrences" for rule, n, occ in s.noisiest)
+    out.extend(f"  {rule}: {_n(n, 'alert')}, {_n(occ, 'occurrence')}" for rule, n, occ in s.noisiest)
     if not s.noisiest:
         out.append("  none")
     out.append("")
     out.append(f"Items that ran out (since {s.history_start.date().isoformat()}):")
-    out.extend(f"  {r.name} ({r.sku}){' in ' + r.location if r.location else ''}: {r.times} times" for r in s.ran_out)
+    out.extend(f"  {r.name} ({r.sku}){' in ' + r.location if r.location else ''}: {_times(r.times)}" for r in s.ran_out)
     if not s.ran_out:
         out.append("  none")
     out.append("")
     out.append("Suggested changes:")
     changes = [f"  - {sug.text}" for sug in s.suggestions]
     changes += [
-        f"  - Rule {f.rule_id} flapped on {f.subject} {f.times} times: widen its clearing band or add a hold time ('for')."
+        f"  - Rule {f.rule_id} flapped on {f.subject} {_times(f.times)}: widen its clearing band or add a hold time ('for')."
         for f in s.flapping
     ]
     changes += [
-        f"  - {o.name} was offline for {format_duration(o.total)} in {o.times} outages: check its power and network."
+        f"  - {o.name} was offline for {format_duration(o.total)} in {_n(o.times, 'outage')}: check its power and network."
         for o in s.offline
     ]
     out.extend(changes or ["  none"])
@@ -255,17 +271,17 @@ def weekly_html(s: WeeklySummary) -> str:
         "<h2>Noisiest rules</h2><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
         "<tr><th>Rule</th><th>Alerts</th><th>Occurrences</th></tr>" + rows(s.noisiest) + "</table>",
         "<h2>Items that ran out</h2><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
-        + rows([(r.name, r.sku, r.location, f"{r.times} times") for r in s.ran_out]) + "</table>",
+        + rows([(r.name, r.sku, r.location, _times(r.times)) for r in s.ran_out]) + "</table>",
         "<h2>Suggested changes</h2><ul>",
     ]
     parts += [f"<li>{escape(sug.text)}</li>" for sug in s.suggestions]
     parts += [
-        f"<li>Rule {escape(f.rule_id)} flapped on {escape(f.subject)} {f.times} times: widen its clearing band "
+        f"<li>Rule {escape(f.rule_id)} flapped on {escape(f.subject)} {_times(f.times)}: widen its clearing band "
         "or add a hold time.</li>"
         for f in s.flapping
     ]
     parts += [
-        f"<li>{escape(o.name)} was offline for {escape(format_duration(o.total))} in {o.times} outages.</li>"
+        f"<li>{escape(o.name)} was offline for {escape(format_duration(o.total))} in {_n(o.times, 'outage')}.</li>"
         for o in s.offline
     ]
     parts.append("</ul></body></html>")

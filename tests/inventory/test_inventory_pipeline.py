@@ -21,6 +21,7 @@ from agent.services.supplies import (
     restock_list,
     update_supply_settings,
 )
+from rules.severity import Severity
 from tests.agent.harness import config_from
 from tests.inventory.harness import InventoryHarness, count
 from tests.support.clock import FakeClock
@@ -93,13 +94,14 @@ def test_low_and_out_of_stock_alerts_open_and_clear(harness: InventoryHarness, c
     harness.submit(count("GLV-M", 15, t0 + timedelta(hours=1)))
     assert rules_open(harness) == {"supply-low.GLV-M"}
     alert = harness.open_alerts()[0]
-    assert alert.severity == 2 or alert.severity >= 1
-    assert "Gloves M in Store A: 15 units left, at or below the reorder point of 15 units" == alert.message
+    assert alert.severity == int(Severity.WARNING)
+    assert alert.message == "Gloves M in Store A: 15 units left, at or below the reorder point of 15 units"
     assert alert.team == "supply"
     harness.submit(count("GLV-M", 0, t0 + timedelta(hours=2)))
     assert rules_open(harness) == {"supply-low.GLV-M", "supply-out.GLV-M"}
     out = next(a for a in harness.open_alerts() if a.rule_id == "supply-out.GLV-M")
     assert out.message == "Gloves M in Store A is out of stock"
+    assert out.severity == int(Severity.CRITICAL)
     harness.submit(count("GLV-M", 40, t0 + timedelta(hours=3)))
     assert rules_open(harness) == set()
 
