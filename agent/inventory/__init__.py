@@ -16,11 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.config.model import AgentConfig
 from agent.inventory.hook import CartridgeInfo, InventoryHook, PrinterInfo
-from agent.inventory.supply_rules import replace_supply_rules, report_failed_rule, supply_rules_for
+from agent.inventory.supply_rules import (
+    COUNT_METRIC,
+    replace_supply_rules,
+    report_failed_rule,
+    supply_rules_for,
+)
 from agent.inventory.sync import sync_supplies
-from agent.pipeline import Pipeline
+from agent.pipeline import CommandContext, Pipeline
 from agent.storage.models import SupplyItem
 from rules.model import Rule
+from rules.reading import Reading
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +75,26 @@ def setup_inventory(
         hook = build_hook(config, pipeline, session)
         hook.preload(session)
     pipeline.reading_hooks.append(hook)
+    # Runs once the writer starts (after the engine is restored): items seeded low from the config,
+    # or that went low while the agent was down through a settings change, alert without a new count.
+    pipeline.call(lambda ctx: _check_current_levels(ctx, hook))
     log.info("inventory ready", extra={"supplies": len(config.supplies), "new_supplies": created})
     return Inventory(hook=hook, sessions=sessions)
+
+
+def _check_current_levels(ctx: CommandContext, hook: InventoryHook) -> int:
+    readings: list[Reading] = []
+    for row in ctx.session.scalars(select(SupplyItem).where(SupplyItem.on_hand.is_not(None))).all():
+        assert row.on_hand is not None
+        readings.append(
+            Reading(
+                subject=row.sku, metric=COUNT_METRIC, value=float(row.on_hand), ts=ctx.now, unit=row.unit,
+                source="inventory:startup", subject_kind="supply",
+            )
+        )
+    readings.extend(hook.current_toner_readings(ctx.session, ctx.now))
+    ctx.apply(ctx.engine.evaluate_many(readings))
+    return len(readings)
 
 
 def find_hook(pipeline: Pipeline) -> InventoryHook | None:

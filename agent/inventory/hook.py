@@ -262,6 +262,15 @@ class InventoryHook:
                 out.append(derived)
         return out
 
+    def current_toner_readings(self, session: Session, at: datetime) -> list[Reading]:
+        """pct_without_spare for every printer colour with a known toner level (start-up re-check)."""
+        out: list[Reading] = []
+        for key in list(self._toner):
+            derived = self._without_spare(session, key, at)
+            if derived is not None:
+                out.append(derived)
+        return out
+
     # ------------------------------------------------------------------ start-up
     def preload(self, session: Session) -> None:
         """Learn part numbers and toner levels from the latest readings, and create the toner rules,

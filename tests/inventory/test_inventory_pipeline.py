@@ -180,3 +180,18 @@ def test_restock_list_and_csv_worked_example(harness: InventoryHarness, clock: F
     rows = list(csv.DictReader(io.StringIO(restock_csv(lines))))
     assert rows[1]["sku"] == "GLV-M" and rows[1]["order_quantity"] == "20" and rows[1]["packs"] == "2"
     assert rows[1]["storeroom"] == "Store A" and "reorder point" in rows[1]["reason"]
+
+
+def test_an_item_seeded_low_from_the_config_alerts_at_start_up(db_url: str, clock: FakeClock) -> None:
+    config = config_from(CONFIG.replace("on_hand: 50", "on_hand: 5"))
+    h = InventoryHarness(config, db_url, clock)
+    h.start()
+    try:
+        assert h.pipeline is not None
+        h.pipeline.flush()
+        assert rules_open(h) == {"supply-low.GLV-M"}
+        h.restart()
+        h.pipeline.flush()
+        assert len(h.open_alerts()) == 1  # a restart re-checks without duplicating
+    finally:
+        h.close()
