@@ -1,0 +1,1 @@
+"""The demo clinic behind `facility-agent demo`: simulators, a broker, the agent, and their start and stop."""

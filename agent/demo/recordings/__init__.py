@@ -1,0 +1,1 @@
+"""Recorded SNMP walks the demo serves with snmpsim (package data)."""
