@@ -31,12 +31,14 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from collectors.mqtt.batching import Batcher
 from collectors.mqtt.config import MqttSettings
 from collectors.mqtt.messages import Accepted, Ignored, Known, MessageInterpreter, ScaleSpec, UnknownSource
 from collectors.mqtt.payload import BAD_UTF8, Rejected
 from collectors.mqtt.publisher import AlertPublisher
 from collectors.mqtt.topics import TopicRouter
 from collectors.sink import ReadingSink
+from rules.reading import Reading
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +117,15 @@ class RateLimitedLog:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Delivery:
     """One accepted message and the (connection generation, mid, qos) copies waiting for its ack."""
 
     stored: bool = False
     waiters: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+_Pending = tuple[Reading, _Delivery, int]  # a reading, its delivery, its dedupe key
 
 
 class MqttSubscriber:
@@ -143,6 +148,8 @@ class MqttSubscriber:
         monotonic: Callable[[], float] = time.monotonic,
         log_interval_s: float = 10.0,
         environ: Mapping[str, str] | None = None,
+        batch_max: int = 500,
+        batch_delay_s: float = 0.005,
     ) -> None:
         self.settings = settings
         self.site_id = site_id
@@ -167,6 +174,9 @@ class MqttSubscriber:
         self._seen: OrderedDict[int, _Delivery] = OrderedDict()
         self._unacked = 0
         self._client: mqtt.Client | None = None
+        self._batcher: Batcher[_Pending] | None = None
+        self._batch_max = batch_max
+        self._batch_delay_s = batch_delay_s
         self._alerts = AlertPublisher(
             self._publish, template=settings.topics.alerts, site_id=site_id, qos=settings.qos
         )
@@ -183,6 +193,14 @@ class MqttSubscriber:
         if self._client is not None:
             raise RuntimeError("subscriber already started")
         self._stopping = False
+        self._batcher = Batcher(
+            self._submit_batch,
+            max_items=self._batch_max,
+            max_delay=self._batch_delay_s,
+            max_pending=max(self._batch_max, self.settings.receive_maximum, 1000) * 4,
+            name="mqtt-batcher",
+        )
+        self._batcher.start()
         client = self._build_client()
         self._client = client
         s = self.settings
@@ -212,6 +230,9 @@ class MqttSubscriber:
         if client is None:
             return
         self._stopping = True
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            batcher.stop()  # hands over what it holds
         deadline = time.monotonic() + drain_timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -408,34 +429,51 @@ class MqttSubscriber:
                 self._seen.popitem(last=False)
             self._unacked += 1
         self.stats.accepted += 1
+        pending = (outcome.reading, delivery, key)
+        batcher = self._batcher
+        if batcher is None or not batcher.add(pending):
+            self._forget([pending])  # stopping: left unacked for the next session
+
+    def _submit_batch(self, items: list[_Pending]) -> None:
+        """On the batcher's thread: one submit for many readings; one callback acks them all."""
+        deliveries = [delivery for _, delivery, _ in items]
 
         def on_stored() -> None:
-            self._stored(client, delivery)
+            self._stored(deliveries)
 
         try:
-            self._sink.submit([outcome.reading], on_stored=on_stored)
-        except Exception:
-            # Not queued: forget it so the broker's redelivery is taken as new, and leave it unacked.
-            with self._lock:
+            self._sink.submit([reading for reading, _, _ in items], on_stored=on_stored)
+        except Exception as exc:
+            # Not queued: forget them so the broker's redelivery counts as new; they stay unacked.
+            self._forget(items)
+            self.stats.reject(INTERNAL_ERROR)
+            self._reject_log.warn(
+                INTERNAL_ERROR, "(batch)", f"sink.submit failed: {type(exc).__name__}: {exc}"
+            )
+
+    def _forget(self, items: list[_Pending]) -> None:
+        with self._lock:
+            for _, delivery, key in items:
                 if self._seen.get(key) is delivery:
                     del self._seen[key]
                 self._unacked -= len(delivery.waiters)
                 delivery.waiters.clear()
-            raise
 
-    def _stored(self, client: mqtt.Client, delivery: _Delivery) -> None:
+    def _stored(self, deliveries: list[_Delivery]) -> None:
         """Called by the sink (writer thread) after commit: ack every copy on the live connection."""
         with self._lock:
-            delivery.stored = True
-            waiters, delivery.waiters = delivery.waiters, []
-            self._unacked -= len(waiters)
-            live = self._connected
+            client = self._client
+            live = self._connected and client is not None
             current = self._generation
-            # Under the lock, so an ack never lands on a connection that replaced this one.
-            for generation, mid, qos in waiters:
-                if qos and live and generation == current:
-                    client.ack(mid, qos)
-        self.stats.stored += 1
+            for delivery in deliveries:
+                delivery.stored = True
+                waiters, delivery.waiters = delivery.waiters, []
+                self._unacked -= len(waiters)
+                # Under the lock, so an ack never lands on a connection that replaced this one.
+                for generation, mid, qos in waiters:
+                    if qos and live and generation == current and client is not None:
+                        client.ack(mid, qos)
+        self.stats.stored += len(deliveries)
 
 
 def _topic_text(msg: mqtt.MQTTMessage) -> str:
