@@ -12,7 +12,13 @@ service functions. The runtime builds it and hands it to ``api.app.create_app``:
         readiness=None,               # () -> (ready, {check: detail}); default checks DB, schema, pipeline
         metrics=metrics.render,       # () -> bytes of Prometheus text; default: empty
         stale_after=timedelta(minutes=15),  # equipment not heard from this long shows as stale
+        summary_ttl=2.0,              # seconds the queue's counts may be reused (see below)
     )
+
+The queue's counts and low-supply panel are the same for every client, so they are reused for
+up to ``summary_ttl`` seconds, and dropped at once when this process's pipeline applies an alert
+change or a count/setting is saved through these services. (Several API processes: another
+process's change shows within ``summary_ttl``.) The page of alerts itself is never cached.
     app = create_app(services, session_secret=..., site_name=..., timezone=...)
 """
 
@@ -21,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -80,6 +88,7 @@ class AppServices:
         readiness: Callable[[], tuple[bool, dict[str, str]]] | None = None,
         metrics: Callable[[], bytes] | None = None,
         stale_after: timedelta = timedelta(minutes=15),
+        summary_ttl: float = 2.0,
     ) -> None:
         self.sessions = sessions
         self.pipeline = pipeline
@@ -89,6 +98,11 @@ class AppServices:
         self._readiness = readiness
         self._metrics = metrics
         self.stale_after = stale_after
+        self.summary_ttl = summary_ttl
+        self._summary: tuple[float, int, queries.QueueSummary] | None = None
+        self._generation = 0
+        self._summary_lock = threading.Lock()
+        pipeline.listeners.append(self._alerts_changed)
 
     def now(self) -> datetime:
         return self.clock()
@@ -128,7 +142,27 @@ class AppServices:
 
     @_translated
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
-        return queries.queue(self.sessions, now=self.clock(), team=team, cursor=cursor, limit=limit)
+        return queries.queue(
+            self.sessions, now=self.clock(), team=team, cursor=cursor, limit=limit, summary_of=self._queue_summary()
+        )
+
+    def _queue_summary(self) -> queries.QueueSummary:
+        held = self._summary
+        if held is not None and held[1] == self._generation and time.monotonic() - held[0] < self.summary_ttl:
+            return held[2]
+        with self._summary_lock:  # one client refreshes; the others wait for its result
+            held = self._summary
+            if held is not None and held[1] == self._generation and time.monotonic() - held[0] < self.summary_ttl:
+                return held[2]
+            # Read the generation first: a change committed during the query makes this result stale.
+            generation, taken = self._generation, time.monotonic()
+            summary = queries.queue_summary(self.sessions)
+            self._summary = (taken, generation, summary)
+            return summary
+
+    def _alerts_changed(self, applied: list[Any]) -> None:
+        """Pipeline listener (writer thread): alert counts changed, so the cached summary is stale."""
+        self._generation += 1
 
     # ------------------------------------------------------------------ alerts (actions)
     @_translated
@@ -190,13 +224,17 @@ class AppServices:
 
     @_translated
     def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any:
-        return self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment)
+        level = self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment)
+        self._generation += 1
+        return level
 
     @_translated
     def update_supply_settings(self, sku: str, *, actor: str, par: float | None, reorder_point: float | None) -> Any:
-        return self.inventory.update_supply_settings(
+        level = self.inventory.update_supply_settings(
             self.pipeline, sku=sku, actor=actor, par=par, reorder_point=reorder_point
         )
+        self._generation += 1
+        return level
 
     @_translated
     def restock_list(self) -> list[Any]:

@@ -11,10 +11,11 @@ import binascii
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from agent.services.errors import Invalid, NotFound
@@ -44,6 +45,17 @@ DEFAULT_LIMIT = 50
 QUEUE_STATUSES = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 ACTIVE_STATUSES = (AlertStatus.PENDING.value, *QUEUE_STATUSES)
 STATE_FILTERS = {s.value for s in AlertStatus} | {"active"}
+# The queue's predicate, literal (not bound) and written exactly like the WHERE of the partial
+# indexes ix_alerts_queue* (migration 0002) so both planners use them. On SQLite the unary +
+# keeps the planner off the plain status index (it would sort every open alert).
+_IN_QUEUE = {
+    "sqlite": text("+alerts.status IN ('open', 'acknowledged')"),
+    "postgresql": text("alerts.status IN ('open', 'acknowledged')"),
+}
+
+
+def _in_queue(sessions: Sessions) -> Any:
+    return _IN_QUEUE.get(_dialect(sessions), Alert.status.in_(QUEUE_STATUSES))
 
 _EquipmentSubject = aliased(Equipment, name="eq_subject")
 _SupplySubject = aliased(SupplyItem, name="supply_subject")
@@ -72,6 +84,11 @@ def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
     return values
 
 
+def _dialect(sessions: Sessions) -> str:
+    bind = sessions.kw.get("bind")
+    return bind.dialect.name if bind is not None else ""
+
+
 def _limit(limit: int) -> int:
     if limit < 1 or limit > MAX_LIMIT:
         raise Invalid("limit", f"limit must be between 1 and {MAX_LIMIT}")
@@ -81,15 +98,21 @@ def _limit(limit: int) -> int:
 # ---------------------------------------------------------------------- alerts
 
 
+_ALERT_COLUMNS = tuple(Alert.__table__.columns)
+
+
 def _alert_select() -> Any:
+    """Alerts with their subject's name and location, as plain rows (Core: the ORM's per-row
+    bookkeeping costs more than the query on a page of 50)."""
     return (
         select(
-            Alert,
-            _EquipmentSubject.name,
-            _EquipmentSubject.location,
-            _SupplySubject.name,
-            _SupplySubject.location,
+            *_ALERT_COLUMNS,
+            _EquipmentSubject.name.label("eq_name"),
+            _EquipmentSubject.location.label("eq_location"),
+            _SupplySubject.name.label("supply_name"),
+            _SupplySubject.location.label("supply_location"),
         )
+        .select_from(Alert)
         .outerjoin(
             _EquipmentSubject,
             and_(_EquipmentSubject.id == Alert.subject, Alert.subject_kind == "equipment"),
@@ -99,13 +122,12 @@ def _alert_select() -> Any:
 
 
 def _view(row: Row[Any], now: datetime) -> AlertView:
-    alert: Alert = row[0]
-    name = row[1] or row[3] or alert.subject
-    location = row[2] or row[4] or ""
-    return alert_view(alert, now=now, subject_name=name, location=location)
+    name = row.eq_name or row.supply_name or row.subject
+    location = row.eq_location or row.supply_location or ""
+    return alert_view(row, now=now, subject_name=name, location=location)
 
 
-def alert_view(alert: Alert, *, now: datetime, subject_name: str = "", location: str = "") -> AlertView:
+def alert_view(alert: Any, *, now: datetime, subject_name: str = "", location: str = "") -> AlertView:
     started = alert.opened_at or alert.since
     return AlertView(
         id=alert.id,
@@ -164,10 +186,12 @@ def list_alerts(
     if state is not None:
         if state not in STATE_FILTERS:
             raise Invalid("state", f"state must be one of: {', '.join(sorted(STATE_FILTERS))}")
-        if state == "active":
-            query = query.where(Alert.status.in_(ACTIVE_STATUSES))
-        else:
-            query = query.where(Alert.status == state)
+        wanted = ACTIVE_STATUSES if state == "active" else (state,)
+        # Newest first is a backward walk of the primary key that stops after one page. SQLite
+        # would rather use the status index and sort thousands of rows; the unary + on SQLite
+        # keeps it off that index.
+        status = literal_column("+alerts.status") if _dialect(sessions) == "sqlite" else Alert.status
+        query = query.where(status.in_(wanted))
     if severity is not None:
         query = query.where(Alert.severity == _severity_value(severity))
     if team is not None:
@@ -223,6 +247,28 @@ def alert_events(sessions: Sessions, *, alert_id: int) -> list[AlertEventView]:
 # ---------------------------------------------------------------------- the queue
 
 
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """The queue's counts and low-supply panel: the same for every page, so callers may cache it."""
+
+    groups: tuple[tuple[str, int, str, int], ...]  # (team, severity, status, count)
+    low_supplies: list[LowSupply]
+    low_supply_count: int
+
+
+def queue_summary(sessions: Sessions, *, low_supply_limit: int = 10) -> QueueSummary:
+    """Open alerts counted by team, severity and status (one index-only scan), and low supplies."""
+    counts_query = (
+        select(Alert.team, Alert.severity, Alert.status, func.count())
+        .where(_in_queue(sessions))
+        .group_by(Alert.team, Alert.severity, Alert.status)
+    )
+    with sessions() as session:
+        groups = tuple((t, int(sev), st, int(n)) for t, sev, st, n in session.execute(counts_query))
+        low, low_count = _low_supplies(session, low_supply_limit)
+    return QueueSummary(groups=groups, low_supplies=low, low_supply_count=low_count)
+
+
 def queue(
     sessions: Sessions,
     *,
@@ -230,15 +276,15 @@ def queue(
     team: str | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
-    low_supply_limit: int = 10,
+    summary_of: QueueSummary | None = None,
 ) -> QueueView:
     """Open and acknowledged alerts, most severe first, then oldest first; one page plus counts.
 
-    The page is a keyset scan of the partial index ix_alerts_queue, so its cost does not grow
-    with the number of open alerts; the counts are one grouped scan of the same index.
+    The page is a keyset scan of the partial index ix_alerts_queue (or ix_alerts_queue_team), so
+    its cost does not grow with the number of open alerts. Pass ``summary_of`` to reuse counts.
     """
     limit = _limit(limit)
-    query = _alert_select().where(Alert.status.in_(QUEUE_STATUSES))
+    query = _alert_select().where(_in_queue(sessions))
     if team:
         query = query.where(Alert.team == team)
     if cursor:
@@ -247,6 +293,8 @@ def queue(
             opened = datetime.fromisoformat(opened_iso)
         except ValueError:
             raise Invalid("cursor", "the cursor is not one this server gave out; start again without it") from None
+        if opened.tzinfo is None:
+            raise Invalid("cursor", "the cursor is not one this server gave out; start again without it")
         query = query.where(
             or_(
                 Alert.severity < severity,
@@ -255,25 +303,19 @@ def queue(
             )
         )
     query = query.order_by(Alert.severity.desc(), Alert.opened_at.asc(), Alert.id.asc()).limit(limit + 1)
-    counts_query = (
-        select(Alert.team, Alert.severity, Alert.status, func.count())
-        .where(Alert.status.in_(QUEUE_STATUSES))
-        .group_by(Alert.team, Alert.severity, Alert.status)
-    )
     with sessions() as session:
         rows = session.execute(query).all()
-        groups = session.execute(counts_query).all()
-        low, low_count = _low_supplies(session, low_supply_limit)
+    info = summary_of if summary_of is not None else queue_summary(sessions)
     items = [_view(row, now) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        last: Alert = rows[limit - 1][0]
+        last = rows[limit - 1]
         started = last.opened_at or last.since
         next_cursor = encode_cursor([last.severity, started.isoformat(), last.id])
     by_severity = {s.label: 0 for s in sorted(Severity, reverse=True)}
     acknowledged = 0
     teams: set[str] = set()
-    for group_team, severity, status, count in groups:
+    for group_team, severity, status, count in info.groups:
         if group_team:
             teams.add(group_team)
         if team and group_team != team:
@@ -287,8 +329,8 @@ def queue(
         total_open=sum(by_severity.values()),
         by_severity=by_severity,
         acknowledged=acknowledged,
-        low_supplies=low,
-        low_supply_count=low_count,
+        low_supplies=info.low_supplies,
+        low_supply_count=info.low_supply_count,
         teams=sorted(teams),
         generated_at=now,
     )
@@ -381,6 +423,7 @@ def _state(
 
 
 def _equipment_views(
+    sessions: Sessions,
     session: Session,
     equipment: Sequence[Equipment],
     *,
@@ -391,7 +434,7 @@ def _equipment_views(
     latest_q = select(LatestReading).where(LatestReading.subject_kind == "equipment")
     alerts_q = (
         select(Alert.subject, func.max(Alert.severity), func.count())
-        .where(Alert.status.in_(QUEUE_STATUSES), Alert.subject_kind == "equipment")
+        .where(_in_queue(sessions), Alert.subject_kind == "equipment")
         .group_by(Alert.subject)
     )
     if only is not None:
@@ -444,7 +487,7 @@ def list_equipment(
         query = query.where(Equipment.team == team)
     with sessions() as session:
         equipment = session.scalars(query).all()
-        return _equipment_views(session, equipment, now=now, stale_after=stale_after)
+        return _equipment_views(sessions, session, equipment, now=now, stale_after=stale_after)
 
 
 def get_equipment(
@@ -460,7 +503,7 @@ def get_equipment(
         item = session.get(Equipment, equipment_id)
         if item is None:
             raise NotFound(f"equipment {equipment_id!r} not found")
-        (view,) = _equipment_views(session, [item], now=now, stale_after=stale_after, only=equipment_id)
+        (view,) = _equipment_views(sessions, session, [item], now=now, stale_after=stale_after, only=equipment_id)
         rows = session.execute(
             _alert_select()
             .where(Alert.subject == equipment_id, Alert.subject_kind == "equipment")
