@@ -66,6 +66,7 @@ class MqttStats:
         self.unknown_sources = 0
         self.ignored = 0
         self.connects = 0
+        self.connect_failures = 0
         self.rejected: Counter[str] = Counter()
 
     def reject(self, reason: str) -> None:
@@ -282,6 +283,7 @@ class MqttSubscriber:
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
@@ -341,6 +343,15 @@ class MqttSubscriber:
             self._generation += 1
         if was and not self._stopping:
             log.warning("mqtt disconnected reason=%s; reconnecting with backoff", reason_code)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # paho passes no detail: network, DNS, TLS handshake or certificate, broker down.
+        self.stats.connect_failures += 1
+        log.warning(
+            "mqtt connection to %s failed (network, TLS or broker down); retrying with backoff attempt=%d",
+            self.settings.url,
+            self.stats.connect_failures,
+        )
 
     def _on_subscribe(
         self,

@@ -46,11 +46,21 @@ def _port_open(port: int) -> bool:
 class Mosquitto:
     """One mosquitto process with persistence under workdir. Same port across restarts."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_config: str = "",
+        *,
+        listener_config: str = "",
+        allow_anonymous: bool = True,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.extra_config = extra_config
+        self.listener_config = listener_config  # lines for the listener, e.g. TLS files
+        self.allow_anonymous = allow_anonymous
         self.process: subprocess.Popen[bytes] | None = None
         self.config_path = self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
@@ -65,7 +75,8 @@ class Mosquitto:
         # Queue limits raised: the broker must hold a whole backlog for an absent agent.
         self.config_path.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{self.listener_config}\n"
+            f"allow_anonymous {'true' if self.allow_anonymous else 'false'}\n"
             "persistence true\n"
             f"persistence_location {data}/\n"
             f"user {getpass.getuser()}\n"
