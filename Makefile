@@ -47,7 +47,6 @@ $(VPY):
 	  echo "Set PYTHON=/path/to/python3.11 or install a newer python3." >&2; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory apt-install PKGS="$(VENV_DEBS)"
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --upgrade pip
 
 # Stamps make a second run instant; they are redone when pyproject.toml changes.
 deps: $(VENV)/.stamp-runtime
