@@ -1,9 +1,11 @@
 """Fetch what a profile asks for: scalars by GET, tables by GETBULK walks (GETNEXT on v1).
 
-Walking every table on every poll costs several round trips and many surplus values.
-After one walk the row indexes are known, so later polls fetch exactly those instances with
-GETs (as few requests as the OIDs allow). A row that has vanished, or a stale map, sends the
-table back to a walk; tables are walked again anyway after `rewalk_after` seconds.
+Walking every table on every poll costs several round trips and many surplus values, and
+decoding values is most of an SNMP client's CPU. After one walk the row indexes are known, so
+later polls GET exactly the instances of the measuring columns (levels, capacities, status) in
+as few requests as the OIDs allow; describing columns (names, types, descriptions) are kept
+from the walk. A row that has vanished sends the table back to a walk; tables are walked again
+anyway after `rewalk_after` seconds, which also refreshes what was kept.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from dataclasses import dataclass, field
 from collectors.snmp.config import SnmpTarget
 from collectors.snmp.wire import Oid, Raw, SnmpRequestError, SnmpWire
 
-MAX_OIDS_PER_GET = 32
+MAX_OIDS_PER_GET = 48  # a response this size fits in one Ethernet frame for typical values; tooBig halves it
 MAX_WALK_REQUESTS = 200  # per table per poll: a device that never ends its table can't hold the poller
 
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
+    """A table to walk. static: those of its columns that describe rather than measure (names,
+    types, descriptions); they are read by walks only and remembered between them."""
+
     name: str
     columns: tuple[Oid, ...]
+    static: frozenset[Oid] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,8 @@ class FetchedData:
 
 @dataclass(slots=True)
 class _TableMap:
-    instances: dict[Oid, tuple[Oid, ...]]  # column → the row indexes it had at the last walk
+    instances: dict[Oid, tuple[Oid, ...]]  # measuring column → the row indexes it had at the last walk
+    static: dict[Oid, dict[Oid, Raw]]  # describing column → row index → value, as last walked
     walked_at: float
 
 
@@ -86,7 +93,7 @@ class Fetcher:
         for oid in plan.scalars:
             data.scalars[oid] = values[oid]
         for table, table_map in cached:
-            columns: dict[Oid, dict[Oid, Raw]] = {}
+            columns: dict[Oid, dict[Oid, Raw]] = dict(table_map.static)
             stale = False
             for column, indexes in table_map.instances.items():
                 got = columns.setdefault(column, {})
@@ -104,7 +111,13 @@ class Fetcher:
             columns = await self._walk(target, table, data)
             data.tables[table.name] = columns
             self._maps[(target.equipment_id, table.name)] = _TableMap(
-                instances={column: tuple(rows) for column, rows in columns.items() if rows}, walked_at=now
+                instances={
+                    column: tuple(rows)
+                    for column, rows in columns.items()
+                    if rows and column not in table.static
+                },
+                static={column: rows for column, rows in columns.items() if column in table.static},
+                walked_at=now,
             )
         return data
 

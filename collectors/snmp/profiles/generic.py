@@ -18,6 +18,7 @@ class GenericProfile:
     def plan(self, target: SnmpTarget) -> FetchPlan:
         spec = _spec(target)
         tables: dict[str, list[Oid]] = {}
+        measured = {parse_oid(entry.oid) for entry in spec.columns}
         for entry in spec.columns:
             for text in (entry.oid, entry.label_oid):
                 if text:
@@ -27,7 +28,10 @@ class GenericProfile:
                         columns.append(column)
         return FetchPlan(
             scalars=tuple(parse_oid(entry.oid) for entry in spec.scalars),
-            tables=tuple(TableSpec(name, tuple(columns)) for name, columns in tables.items()),
+            tables=tuple(
+                TableSpec(name, tuple(columns), static=frozenset(c for c in columns if c not in measured))
+                for name, columns in tables.items()
+            ),
         )
 
     def parse(self, target: SnmpTarget, data: FetchedData) -> ProfileOutput:

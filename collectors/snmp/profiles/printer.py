@@ -104,9 +104,14 @@ class PrinterProfile:
                         SUPPLY_MAX,
                         SUPPLY_LEVEL,
                     ),
+                    static=frozenset({SUPPLY_COLORANT, SUPPLY_CLASS, SUPPLY_TYPE, SUPPLY_DESCRIPTION}),
                 ),
-                TableSpec("colorants", (COLORANT_VALUE,)),
-                TableSpec("inputs", (INPUT_TYPE, INPUT_MAX, INPUT_LEVEL, INPUT_NAME)),
+                TableSpec("colorants", (COLORANT_VALUE,), static=frozenset({COLORANT_VALUE})),
+                TableSpec(
+                    "inputs",
+                    (INPUT_TYPE, INPUT_MAX, INPUT_LEVEL, INPUT_NAME),
+                    static=frozenset({INPUT_TYPE, INPUT_NAME}),
+                ),
                 TableSpec("printer", (HR_PRINTER_STATUS, HR_PRINTER_ERRORS)),
             )
         )
@@ -278,12 +283,14 @@ def _kind(supply_type: int | None, description: str) -> str:
     return name or "supply"
 
 
+_COLOUR = re.compile(r"(?:^|_)(" + "|".join(sorted(COLOURS, key=len, reverse=True)) + r")(?:_|$)")
+
+
 def _colour_in(description: str) -> str | None:
-    text = slug(description)
-    for colour in sorted(COLOURS, key=len, reverse=True):
-        if re.search(rf"(^|_){colour}(_|$)", text):
-            return "gray" if colour == "grey" else colour
-    return None
+    match = _COLOUR.search(slug(description))
+    if match is None:
+        return None
+    return "gray" if match.group(1) == "grey" else match.group(1)
 
 
 def _part_number(description: str) -> str | None:
