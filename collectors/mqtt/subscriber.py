@@ -43,8 +43,9 @@ from rules.reading import Reading
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal_error"
+RETAINED_WITHOUT_TS = "retained_without_ts"
 _SOURCE = "mqtt"
-_DEDUPE_WINDOW = 100_000
+_DEDUPE_WINDOW = 50_000
 
 
 def _utc_now() -> datetime:
@@ -316,7 +317,13 @@ class MqttSubscriber:
         qos = self.settings.qos
         if self.settings.protocol == "5":
             options: list[tuple[str, SubscribeOptions]] = [
-                (f, SubscribeOptions(qos=qos, noLocal=True)) for f in filters
+                (
+                    f,
+                    SubscribeOptions(
+                        qos=qos, noLocal=True, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB
+                    ),
+                )
+                for f in filters
             ]
             client.subscribe(options)
         else:
@@ -390,6 +397,12 @@ class MqttSubscriber:
             return
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
         outcome = self._interpreter.interpret(topic, payload, received_at)
+        if isinstance(outcome, Accepted) and msg.retain and not outcome.ts_from_payload:
+            # A retained message is a value from the past, sent because we subscribed; without
+            # a timestamp it would pass for a fresh reading (a dead sensor looking alive).
+            outcome = Rejected(
+                RETAINED_WITHOUT_TS, "retained message without a timestamp: its age is unknown"
+            )
         if isinstance(outcome, Accepted):
             self._accept(client, outcome, topic, payload, msg.dup, generation, mid, qos)
             return

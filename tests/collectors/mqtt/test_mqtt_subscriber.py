@@ -270,3 +270,23 @@ def test_unknown_source_keeps_last_payload_and_count(harness: Harness) -> None:
     wait_until(lambda: topic in sink.unknown and sink.unknown[topic].count == 2, 10, what="unknown source")
     assert sink.unknown[topic].payload == "-19.0"
     assert sub.stats.unknown_sources == 2 and sink.count() == 0
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_retained_values_need_a_timestamp(harness: Harness, broker: Mosquitto, protocol: str) -> None:
+    """A retained value replayed on subscribe is old; without a ts it must not pass for fresh."""
+    pub = harness.publisher(f"pub-retained-{protocol}")
+    stamped = "facility/site-a/equipment/fridge-1/temperature_c"
+    bare = "facility/site-a/equipment/fridge-2/temperature_c"
+    for topic, payload in ((stamped, reading_payload(3)), (bare, b"4.5")):
+        info = pub.client.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(10)
+    try:
+        sub, sink = harness.subscriber(client_id=f"agent-retained-{protocol}", protocol=protocol)
+        harness.start(sub)
+        wait_until(lambda: sub.stats.rejected["retained_without_ts"] == 1, 10, what="the bare retained value")
+        wait_until(lambda: fridge_values(sink) == [3.0], 10, what="the stamped retained value")
+        assert all(r.subject == "fridge-1" for r in sink.readings)
+    finally:
+        for topic in (stamped, bare):  # an empty retained message clears it
+            pub.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
