@@ -152,7 +152,7 @@ class Runtime:
             from agent.notify.email import simple_sender
         except ImportError:
             return None
-        return simple_sender(self.config.notifications.smtp)  # type: ignore[no-any-return]
+        return simple_sender(self.config.notifications.smtp)
 
     def _all_rejects(self) -> dict[tuple[str, str], int]:
         counts = dict(self.pipeline.rejects)
