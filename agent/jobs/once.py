@@ -98,7 +98,8 @@ class OnceReport:
 
     def backoff(self, attempts: int) -> timedelta:
         """Delay after the n-th failed attempt: 1, 2, 4, 8 ... times the first delay, capped."""
-        return min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        delay: timedelta = self.first_delay * (2 ** max(attempts - 1, 0))
+        return min(delay, self.max_delay)
 
     # ------------------------------------------------------------------ the one entry point
     def tick(self) -> Outcome:
@@ -153,7 +154,7 @@ class OnceReport:
                     "%s %s: taking over a send by %s that stopped at %s",
                     self.job, period, existing.claimed_by, existing.claimed_at.isoformat(),
                 )
-            taken = session.execute(
+            result = session.execute(
                 update(JobClaim)
                 .where(
                     JobClaim.id == existing.id,
@@ -162,7 +163,8 @@ class OnceReport:
                     JobClaim.claimed_by == existing.claimed_by,
                 )
                 .values(state=STATE_SENDING, claimed_by=self.instance, claimed_at=now)
-            ).rowcount
+            )
+            taken = int(getattr(result, "rowcount", 0))
             session.commit()
             if taken != 1:
                 return Outcome("busy", period, existing.attempts)

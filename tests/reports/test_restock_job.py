@@ -179,3 +179,48 @@ def test_smtp_down_for_good_records_failed_and_opens_an_alert(
     [alert] = [a for a in agent.open_alerts() if a.rule_id == "restock-report-failed"]
     assert alert.team == "coordinator" and alert.status == "open"
     assert f"after {attempts} attempts" in alert.message
+
+
+def test_a_send_that_died_half_way_is_taken_over_after_its_lease(
+    agent: InventoryHarness, smtp: SmtpServer, clock: FakeClock
+) -> None:
+    from agent.storage.models import JobClaim
+
+    with agent.sessions() as session:
+        session.add(
+            JobClaim(job="restock-report", site_id="st-marys-east", period="2026-01-06", state="sending",
+                     attempts=0, claimed_by="dead-agent", claimed_at=at(6, 0), details={})
+        )
+        session.commit()
+    job = make_restock_job(config=agent.config, sessions=agent.sessions, clock=clock)
+    clock.set(at(6, 5))
+    assert job.tick().action == "busy"  # it may still be sending
+    clock.set(at(6, 11))
+    assert job.tick().action == "sent"
+    assert len(smtp.messages()) == 1
+    [report] = list_restock_reports(agent.sessions)
+    assert report.state == "sent" and report.claimed_by != "dead-agent"
+
+
+def test_a_later_successful_report_clears_the_failure_alert(
+    agent: InventoryHarness, smtp: SmtpServer, clock: FakeClock
+) -> None:
+    smtp.stop()
+    job = make_restock_job(
+        config=agent.config, sessions=agent.sessions, clock=clock, pipeline=agent.pipeline,
+        first_delay=timedelta(hours=1), max_delay=timedelta(hours=1),
+    )
+    clock.set(at(6, 0))
+    actions = []
+    for _ in range(4):
+        actions.append(job.tick().action)
+        clock.advance(timedelta(hours=1))
+    assert actions == ["retrying", "retrying", "failed", "done"]
+    assert agent.pipeline is not None
+    agent.pipeline.flush()
+    assert [a.rule_id for a in agent.open_alerts() if a.rule_id == "restock-report-failed"]
+    smtp.start()
+    clock.set(at(6, 0, days=1))
+    assert job.tick().action == "sent"
+    agent.pipeline.flush()
+    assert not [a for a in agent.open_alerts() if a.rule_id == "restock-report-failed"]
