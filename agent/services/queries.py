@@ -149,9 +149,9 @@ def alert_view(alert: Any, *, now: datetime, subject_name: str = "", location: s
         resolved_by=alert.resolved_by,
         resolve_reason=alert.resolve_reason,
         assignee=alert.assignee,
-        first_value=alert.first_value,
-        last_value=alert.last_value,
-        worst_value=alert.worst_value,
+        first_value=_value(alert.first_value),
+        last_value=_value(alert.last_value),
+        worst_value=_value(alert.worst_value),
         last_seen_at=alert.last_seen_at,
         occurrences=alert.occurrences,
         escalation_level=alert.escalation_level,
@@ -159,6 +159,15 @@ def alert_view(alert: Any, *, now: datetime, subject_name: str = "", location: s
         updated_at=alert.updated_at,
         version=alert.version,
     )
+
+
+def _value(value: Any) -> float | str | None:
+    """JSON gives 4.0 back as 4; readings are float or text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return str(value)
 
 
 def _severity_value(severity: str) -> int:
@@ -236,7 +245,7 @@ def alert_events(sessions: Sessions, *, alert_id: int) -> list[AlertEventView]:
             from_status=e.from_status,
             to_status=e.to_status,
             severity=Severity(e.severity).label,
-            value=e.value,
+            value=_value(e.value),
             details=dict(e.details or {}),
             text=event_text(e.kind, e.actor, dict(e.details or {})),
         )
