@@ -148,8 +148,9 @@ class BareConsumer:
 
     name = "bare paho subscriber (counts only)"
 
-    def __init__(self, broker: Mosquitto) -> None:
+    def __init__(self, broker: Mosquitto, protocol: str = "5") -> None:
         self.broker = broker
+        self.protocol = protocol
         self.received = 0
         self.client: mqtt.Client | None = None
 
@@ -157,12 +158,21 @@ class BareConsumer:
         def on_message(client: object, userdata: object, msg: mqtt.MQTTMessage) -> None:
             self.received += 1
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", protocol=mqtt.MQTTv5)
+        v5 = self.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="bench-bare",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+        )
         client.on_message = on_message
         client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"facility/{SITE}/#", qos=1)
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 3600
-        client.connect("127.0.0.1", self.broker.port, clean_start=False, properties=props)
+        if v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600
+            client.connect("127.0.0.1", self.broker.port, clean_start=False, properties=props)
+        else:
+            client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
         self.client = client
 
@@ -177,7 +187,7 @@ class BareConsumer:
 
     def close(self) -> None:
         self.stop()
-        remove_session(self.broker.port, "bench-bare")
+        remove_session(self.broker.port, "bench-bare", self.protocol)
 
 
 class CountingSink:
@@ -201,7 +211,15 @@ class CountingSink:
 class CollectorConsumer:
     """The MQTT collector into a sink; done() counts readings whose on_stored has fired."""
 
-    def __init__(self, broker: Mosquitto, name: str, client_id: str, sink: Any, equipment: set[str]) -> None:
+    def __init__(
+        self,
+        broker: Mosquitto,
+        name: str,
+        client_id: str,
+        sink: Any,
+        equipment: set[str],
+        protocol: str = "5",
+    ) -> None:
         from collectors.mqtt.config import MqttSettings
         from collectors.mqtt.subscriber import MqttSubscriber
 
@@ -209,8 +227,15 @@ class CollectorConsumer:
         self.broker = broker
         self.client_id = client_id
         settings = MqttSettings.model_validate(
-            {"url": broker.url, "client_id": client_id, "reconnect_min": "1s", "reconnect_max": "2s"}
+            {
+                "url": broker.url,
+                "client_id": client_id,
+                "protocol": protocol,
+                "reconnect_min": "1s",
+                "reconnect_max": "2s",
+            }
         )
+        self.protocol = protocol
         self.sub = MqttSubscriber(settings, SITE, sink, known_equipment=equipment)
 
     def start(self) -> None:
@@ -224,7 +249,7 @@ class CollectorConsumer:
 
     def close(self) -> None:
         self.sub.stop()
-        remove_session(self.broker.port, self.client_id)
+        remove_session(self.broker.port, self.client_id, self.protocol)
 
 
 def measure(consumer: Any, broker: Mosquitto, count: int) -> dict[str, float]:
@@ -359,6 +384,12 @@ def main() -> None:
         "--alert-every", type=int, default=10, help="every Nth latency message opens an alert"
     )
     parser.add_argument("--sink", choices=["pipeline", "counting"], default="pipeline")
+    parser.add_argument(
+        "--protocol",
+        choices=["5", "3.1.1"],
+        default="5",
+        help="for the bare subscriber and the collector alike",
+    )
     args = parser.parse_args()
     if args.command == "publish":
         run_publisher(args)
@@ -375,12 +406,18 @@ def main() -> None:
             )
             print("live = consumer connected while publishing (first publish → last done);")
             print("backlog drain = published while the consumer was away, then drained (connect → last done)")
-            bare = BareConsumer(broker)
+            print(f"MQTT {args.protocol} for the bare subscriber and the collector")
+            bare = BareConsumer(broker, args.protocol)
             base = measure(bare, broker, n)
             bare.close()
             print(line(bare.name, base))
             counting = CollectorConsumer(
-                broker, "collector into a counting sink", "bench-counting", CountingSink(), equipment_ids(0)
+                broker,
+                "collector into a counting sink",
+                "bench-counting",
+                CountingSink(),
+                equipment_ids(0),
+                args.protocol,
             )
             coll = measure(counting, broker, n)
             counting.close()
@@ -401,6 +438,7 @@ def main() -> None:
                 "bench-agent",
                 runtime.sink,
                 equipment_ids(hot),
+                args.protocol,
             )
             try:
                 full = measure(agent, broker, n)
