@@ -12,18 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.inventory.supply_rules import DAYS_METRIC, DROP_METRIC, put_rule, toner_rule
+from agent.inventory.use_ledger import UseLedger
 from agent.storage.models import LatestReading, StockRecord, SupplyItem
 from rules.consumption import (
-    CHANGE_CONSUMPTION,
     CHANGE_UNEXPECTED_DROP,
     DEFAULT_UNEXPECTED_DAYS,
     DEFAULT_USE_WINDOW,
     classify_change,
-    daily_use,
 )
 from rules.engine import Engine
 from rules.reading import Reading
@@ -77,6 +76,7 @@ class InventoryHook:
         self.cartridges = list(cartridges)
         self.unexpected_days = unexpected_days
         self.use_window = use_window
+        self.ledger = UseLedger(use_window)
         self._parts: dict[tuple[str, str], str] = {}  # (printer, colour) → part number it reports
         self._toner: dict[tuple[str, str], tuple[float, datetime]] = {}  # latest pct per printer colour
         self._links: dict[tuple[str, str], tuple[str, ...]] = {}  # (printer, colour) → cartridge skus
@@ -84,6 +84,7 @@ class InventoryHook:
     # ------------------------------------------------------------------ hook
     def __call__(self, session: Session, readings: Sequence[Reading]) -> list[Reading]:
         derived: list[Reading] = []
+        self._prefetch(session, {r.subject for r in readings if r.subject_kind == "supply" and r.metric == "count"})
         for reading in readings:
             try:
                 if reading.subject_kind == "supply":
@@ -96,10 +97,31 @@ class InventoryHook:
         return derived
 
     # ------------------------------------------------------------------ counts
+    @staticmethod
+    def _prefetch(session: Session, skus: set[str]) -> None:
+        """Load the batch's items in one query instead of one per item."""
+        rows: dict[str, SupplyItem | None] = session.info.setdefault("inventory_rows", {})
+        wanted = [sku for sku in skus if sku not in rows]
+        if not wanted:
+            return
+        with session.no_autoflush:
+            for row in session.scalars(select(SupplyItem).where(SupplyItem.sku.in_(wanted))).all():
+                rows[row.sku] = row
+
+    @staticmethod
+    def _item(session: Session, sku: str) -> SupplyItem | None:
+        """The item's row, held for the whole batch: the session only keeps clean rows weakly, and
+        reloading each one per count (with a flush before every load) costs more than the rest."""
+        rows: dict[str, SupplyItem | None] = session.info.setdefault("inventory_rows", {})
+        if sku not in rows:
+            with session.no_autoflush:
+                rows[sku] = session.get(SupplyItem, sku)
+        return rows[sku]
+
     def apply_count(self, session: Session, reading: Reading, *, actor: str = "", comment: str = "") -> list[Reading]:
         """Record one count: stock record, on hand, daily use; returns readings derived from it."""
         assert isinstance(reading.value, float)
-        row = session.get(SupplyItem, reading.subject)
+        row = self._item(session, reading.subject)
         if row is None:
             return []  # the collector already reported the unknown sku
         value = reading.value
@@ -109,6 +131,7 @@ class InventoryHook:
         if row.counted_at is not None and at < row.counted_at and not by_person:
             log.debug("late count for %s at %s ignored (counted at %s)", row.sku, at, row.counted_at)
             return []
+        self.ledger.ensure_loaded(session, row.sku, at)
         previous = row.on_hand
         elapsed = at - row.counted_at if row.counted_at is not None else timedelta(0)
         verdict = classify_change(
@@ -128,6 +151,7 @@ class InventoryHook:
                     comment=comment,
                 )
             )
+            self.ledger.record(session, row.sku, at, verdict.consumed)
         if verdict.kind == CHANGE_UNEXPECTED_DROP and previous is not None:
             derived.append(
                 Reading(
@@ -144,7 +168,7 @@ class InventoryHook:
         row.counted_at = max(at, row.counted_at) if row.counted_at else at
         row.updated_at = at
         # Recomputed on every count, so use that stopped shows as falling daily use.
-        row.daily_use = self._daily_use(session, row.sku, at)
+        row.daily_use = self.ledger.daily_use(session, row.sku, at)
         days = days_of_supply(value, row.daily_use)
         if days is not None:
             derived.append(
@@ -160,22 +184,6 @@ class InventoryHook:
             )
         derived.extend(self._cartridge_changed(session, row.sku, at))
         return derived
-
-    def _daily_use(self, session: Session, sku: str, now: datetime) -> float | None:
-        since = now - self.use_window
-        consumed = func.sum(
-            case(
-                (
-                    (StockRecord.change == CHANGE_CONSUMPTION) & (StockRecord.at >= since),
-                    StockRecord.previous - StockRecord.value,
-                ),
-                else_=0.0,
-            )
-        )
-        total, first = session.execute(
-            select(consumed, func.min(StockRecord.at)).where(StockRecord.sku == sku)
-        ).one()
-        return daily_use(float(total or 0.0), first_seen=first, now=now, window=self.use_window)
 
     # ------------------------------------------------------------------ toner
     def _toner_reading(self, session: Session, reading: Reading) -> list[Reading]:
@@ -235,7 +243,7 @@ class InventoryHook:
         skus = self.cartridges_for(*key)
         if toner is None or not skus:
             return None
-        on_hand = [session.get(SupplyItem, sku) for sku in skus]
+        on_hand = [self._item(session, sku) for sku in skus]
         counts = [row.on_hand for row in on_hand if row is not None]
         if not counts or all(c is None for c in counts):
             return None  # never counted: we don't know whether a spare is there

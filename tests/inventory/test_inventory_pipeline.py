@@ -195,3 +195,27 @@ def test_an_item_seeded_low_from_the_config_alerts_at_start_up(db_url: str, cloc
         assert len(h.open_alerts()) == 1  # a restart re-checks without duplicating
     finally:
         h.close()
+
+
+def test_a_batch_retried_after_a_storage_error_does_not_count_its_use_twice(
+    harness: InventoryHarness, clock: FakeClock
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    assert harness.pipeline is not None
+    failures = [1]
+
+    def flaky(session: object, readings: object) -> list[object]:
+        if failures:
+            failures.pop()
+            raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+        return []
+
+    t0 = clock()
+    harness.submit(count("GLV-M", 40, t0 + timedelta(days=2)))  # 10 used over 2 days
+    harness.pipeline.reading_hooks.append(flaky)  # type: ignore[arg-type]
+    harness.pipeline.retry_delay = 0.01
+    harness.submit(count("GLV-M", 30, t0 + timedelta(days=4)))  # fails once, then stored
+    assert not failures
+    assert [r.value for r in harness.records("GLV-M")] == [50, 40, 30]
+    assert harness.item("GLV-M").daily_use == pytest.approx(20 / 4)
