@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, config: AgentConfig, *, clock: Any = utc_now) 
             print("error: the database is not set up or not current; run 'facility-agent db upgrade'", file=sys.stderr)
             return 2
         sessions = session_factory(db)
-        lines = restock_list(sessions, now=now)
+        lines = restock_list(sessions, now=now, site_id=config.site.id)
         if args.csv:
             sys.stdout.write(restock_csv(lines))
         else:

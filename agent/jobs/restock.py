@@ -94,7 +94,7 @@ def make_restock_job(
     recipients = list(settings.recipients)
 
     def prepare(period: str, now: datetime) -> Prepared:
-        lines = restock_list(sessions, now=now)
+        lines = restock_list(sessions, now=now, site_id=config.site.id)
         message = build_restock_email(
             lines,
             site_id=config.site.id,

@@ -129,13 +129,18 @@ def update_supply_settings(
     return pipeline.call(command).result(timeout)
 
 
-def restock_list(sessions: sessionmaker[Session], *, now: datetime) -> list[RestockLine]:
+def restock_list(
+    sessions: sessionmaker[Session], *, now: datetime, site_id: str | None = None
+) -> list[RestockLine]:
     """What to order now, grouped by vendor then storeroom, each line with its days of supply and why.
 
-    ``now`` is when the list is made (kept for the signature the API and jobs share; the list is
-    built from the latest counts)."""
+    ``now`` is when the list is made (the list is built from the latest counts); ``site_id`` keeps
+    one site's items when several sites share the database."""
     with sessions() as session:
-        levels = [level_of(row) for row in session.scalars(select(SupplyItem)).all()]
+        query = select(SupplyItem)
+        if site_id is not None:
+            query = query.where(SupplyItem.site_id == site_id)
+        levels = [level_of(row) for row in session.scalars(query).all()]
     return build_restock_list(levels)
 
 
@@ -186,12 +191,13 @@ def report_view(claim: JobClaim) -> RestockReportView:
     )
 
 
-def list_restock_reports(sessions: sessionmaker[Session], *, limit: int = 60) -> list[RestockReportView]:
+def list_restock_reports(
+    sessions: sessionmaker[Session], *, limit: int = 60, site_id: str | None = None
+) -> list[RestockReportView]:
+    """The nightly reports, newest first, with their delivery state (sent, retrying, failed...)."""
     with sessions() as session:
-        claims = session.scalars(
-            select(JobClaim)
-            .where(JobClaim.job == RESTOCK_JOB)
-            .order_by(JobClaim.period.desc(), JobClaim.site_id)
-            .limit(limit)
-        ).all()
+        query = select(JobClaim).where(JobClaim.job == RESTOCK_JOB)
+        if site_id is not None:
+            query = query.where(JobClaim.site_id == site_id)
+        claims = session.scalars(query.order_by(JobClaim.period.desc(), JobClaim.site_id).limit(limit)).all()
         return [report_view(c) for c in claims]

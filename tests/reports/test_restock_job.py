@@ -224,3 +224,36 @@ def test_a_later_successful_report_clears_the_failure_alert(
     assert job.tick().action == "sent"
     agent.pipeline.flush()
     assert not [a for a in agent.open_alerts() if a.rule_id == "restock-report-failed"]
+
+
+def test_due_follows_the_sites_clock_across_daylight_saving() -> None:
+    from datetime import time
+
+    from agent.jobs.restock import daily_due
+    from agent.jobs.weekly import weekly_due
+
+    due = daily_due("Europe/London", time(6, 0))
+    # 29 March 2026: clocks go forward; 06:00 BST is 05:00 UTC.
+    assert due(datetime(2026, 3, 29, 4, 59, tzinfo=UTC)) is None
+    assert due(datetime(2026, 3, 29, 5, 0, tzinfo=UTC)) == "2026-03-29"
+    # 25 October 2026: clocks go back; 06:00 GMT is 06:00 UTC.
+    assert due(datetime(2026, 10, 25, 5, 30, tzinfo=UTC)) is None
+    assert due(datetime(2026, 10, 25, 6, 0, tzinfo=UTC)) == "2026-10-25"
+    # Just after midnight local time is the new day, though UTC is still on the old one.
+    assert daily_due("America/New_York", time(0, 0))(datetime(2026, 1, 7, 5, 0, tzinfo=UTC)) == "2026-01-07"
+    weekly = weekly_due("Europe/London", "mon", time(7, 0))
+    assert weekly(datetime(2026, 2, 2, 7, 0, tzinfo=UTC)) == "2026-W06"
+    assert weekly(datetime(2026, 2, 3, 7, 0, tzinfo=UTC)) is None
+
+
+def test_only_this_sites_items_are_in_its_report(agent: InventoryHarness, smtp: SmtpServer, clock: FakeClock) -> None:
+    from agent.storage.models import SupplyItem
+
+    with agent.sessions() as session:
+        session.add(SupplyItem(sku="OTHER-1", site_id="another-site", name="Other", par=10, reorder_point=5,
+                               on_hand=0, updated_at=clock()))
+        session.commit()
+    clock.set(at(6, 0))
+    assert make_restock_job(config=agent.config, sessions=agent.sessions, clock=clock).tick().action == "sent"
+    body = smtp.messages()[0].message.get_body(preferencelist=("plain",))
+    assert body is not None and "OTHER-1" not in body.get_content() and "GLV-M" in body.get_content()
