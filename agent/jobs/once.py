@@ -95,6 +95,7 @@ class OnceReport:
         self.on_failed = on_failed
         self.on_sent = on_sent
         self._lock = threading.Lock()
+        self.last_outcome: Outcome | None = None  # for status pages and tests
 
     def backoff(self, attempts: int) -> timedelta:
         """Delay after the n-th failed attempt: 1, 2, 4, 8 ... times the first delay, capped."""
@@ -107,6 +108,13 @@ class OnceReport:
         if not self._lock.acquire(blocking=False):
             return Outcome("busy")
         try:
+            self.last_outcome = outcome = self._tick()
+            return outcome
+        finally:
+            self._lock.release()
+
+    def _tick(self) -> Outcome:
+        try:
             now = self.clock()
             period = self.due(now)
             if period is None:
@@ -118,8 +126,6 @@ class OnceReport:
         except Exception as exc:  # noqa: BLE001 - a scheduler job must not die; the next tick tries again
             log.exception("%s job failed before sending", self.job)
             return Outcome("error", error=str(exc))
-        finally:
-            self._lock.release()
 
     # ------------------------------------------------------------------ claiming
     def claim(self, period: str, now: datetime) -> int | Outcome:
