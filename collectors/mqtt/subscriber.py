@@ -33,7 +33,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collectors.mqtt.batching import Batcher
 from collectors.mqtt.config import MqttSettings
-from collectors.mqtt.messages import Accepted, Ignored, Known, MessageInterpreter, ScaleSpec, UnknownSource
+from collectors.mqtt.messages import (
+    Accepted,
+    Ignored,
+    Known,
+    MessageInterpreter,
+    Outcome,
+    ScaleSpec,
+    UnknownSource,
+)
 from collectors.mqtt.payload import BAD_UTF8, Rejected
 from collectors.mqtt.publisher import AlertPublisher
 from collectors.mqtt.topics import TopicRouter
@@ -396,7 +404,12 @@ class MqttSubscriber:
             client.ack(mid, qos)
             return
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
-        outcome = self._interpreter.interpret(topic, payload, received_at)
+        outcome: Outcome
+        try:
+            outcome = self._interpreter.interpret(topic, payload, received_at)
+        except Exception as exc:  # a bug: count it, ack it (a redelivery would fail the same way)
+            log.debug("mqtt message interpretation failed", exc_info=True)
+            outcome = Rejected(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         if isinstance(outcome, Accepted) and msg.retain and not outcome.ts_from_payload:
             # A retained message is a value from the past, sent because we subscribed; without
             # a timestamp it would pass for a fresh reading (a dead sensor looking alive).
@@ -406,16 +419,21 @@ class MqttSubscriber:
         if isinstance(outcome, Accepted):
             self._accept(client, outcome, topic, payload, msg.dup, generation, mid, qos)
             return
-        if isinstance(outcome, Rejected):
-            self._rejected(topic, outcome)
-        elif isinstance(outcome, UnknownSource):
-            self.stats.unknown_sources += 1
-            self._sink.unknown_source(
-                source=_SOURCE, key=topic, payload=payload[:200].decode("utf-8", "replace"), at=received_at
-            )
-        elif isinstance(outcome, Ignored):
-            self.stats.ignored += 1
-        client.ack(mid, qos)
+        try:
+            if isinstance(outcome, Rejected):
+                self._rejected(topic, outcome)
+            elif isinstance(outcome, UnknownSource):
+                self.stats.unknown_sources += 1
+                self._sink.unknown_source(
+                    source=_SOURCE,
+                    key=topic,
+                    payload=payload[:200].decode("utf-8", "replace"),
+                    at=received_at,
+                )
+            elif isinstance(outcome, Ignored):
+                self.stats.ignored += 1
+        finally:
+            client.ack(mid, qos)  # nothing of these is ever stored: ack even if recording it failed
 
     def _rejected(self, topic: str, outcome: Rejected) -> None:
         self.stats.reject(outcome.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -290,3 +291,43 @@ def test_retained_values_need_a_timestamp(harness: Harness, broker: Mosquitto, p
     finally:
         for topic in (stamped, bare):  # an empty retained message clears it
             pub.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
+
+
+class BrokenRejectSink(MemorySink):
+    def reject(self, *, source: str, reason: str, detail: str) -> None:
+        if reason == "not_finite":
+            raise RuntimeError("metrics store down")
+        super().reject(source=source, reason=reason, detail=detail)
+
+
+def test_failures_inside_the_handler_never_stop_the_loop(harness: Harness) -> None:
+    """A sink that raises on reject and a known-equipment lookup that raises: counted, acked, loop goes on."""
+    calls = [0]
+
+    def flaky_equipment() -> set[str]:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise KeyError("config reload in progress")
+        return EQUIPMENT
+
+    sink = BrokenRejectSink()
+    sub, _ = harness.subscriber(client_id="agent-broken", sink=sink)
+    sub._interpreter = dataclasses.replace(sub._interpreter, known_equipment=flaky_equipment)
+    harness.start(sub)
+    pub = harness.publisher("pub-broken")
+    pub.publish(FRIDGE_TOPIC, reading_payload(1))  # lookup 1: fine
+    pub.publish(FRIDGE_TOPIC, reading_payload(2))  # lookup 2: raises → internal_error, acked
+    pub.publish(FRIDGE_TOPIC, b"NaN")  # sink.reject raises → still acked
+    pub.publish(FRIDGE_TOPIC, reading_payload(3))
+    pub.wait_acked()
+    wait_until(lambda: fridge_values(sink) == [1.0, 3.0], 10, what="the good readings around the failures")
+    # One for the failed lookup, one for the sink that could not record the NaN.
+    assert sub.stats.rejected["internal_error"] == 2
+    assert sub.stats.rejected["not_finite"] == 1
+    assert sub.connected
+    # Acked: a new session with the same id gets nothing back.
+    sub.stop()
+    sub2, sink2 = harness.subscriber(client_id="agent-broken")
+    harness.start(sub2)
+    wait_subscribed(harness, sub2, sink2)
+    assert fridge_values(sink2) == [] and sub2.stats.snapshot()["rejected"] == {}
