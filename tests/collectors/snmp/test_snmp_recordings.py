@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
-from collectors.snmp.poller import SnmpPoller
-from tests.support.snmp import FIXTURES, GEIST_SPEC, NOW, SnmpSim, poll_once, target, values
+from collectors.snmp.poller import PollResult, SnmpPoller
+from tests.support.snmp import (
+    FIXTURES,
+    GEIST_SPEC,
+    NOW,
+    SnmpSim,
+    free_udp_port,
+    poll_once,
+    start_snmpsim,
+    target,
+    values,
+)
 
 
 def test_brother_toner_is_some_remaining_and_drum_is_95_8(sim: SnmpSim) -> None:
@@ -117,3 +128,40 @@ def test_v1_walks_with_getnext(sim: SnmpSim) -> None:
     assert values(result)["toner.black.pct"] == 20.0
     (ups,) = poll_once(target("eaton-93e-ups", sim.port, profile="ups", version="1"))
     assert values(ups)["ups.battery.charge_pct"] == 100.0
+
+
+def test_a_removed_supply_sends_the_table_back_to_a_walk(tmp_path: Path) -> None:
+    """The table map is only a cache: when the device changes under it, readings follow the device."""
+    original = (FIXTURES / "xerox-altalink-c8045.snmprec").read_text()
+    fewer = (
+        "\n".join(line for line in original.splitlines() if not line.split("|")[0].endswith(".1.12")) + "\n"
+    )
+    recording = tmp_path / "printer-x.snmprec"
+    recording.write_text(original)
+    port = free_udp_port()
+    device = target("printer-x", port)
+
+    async def poll(poller: SnmpPoller, minute: int) -> PollResult:
+        return await poller.poll(device, now=NOW + timedelta(minutes=minute))
+
+    async def run() -> tuple[PollResult, PollResult, PollResult]:
+        poller = SnmpPoller()
+        sim = start_snmpsim([recording], port=port)
+        try:
+            before = await poll(poller, 0)
+            sim.stop()
+            recording.write_text(fewer)  # the second bias transfer roll is gone
+            sim = start_snmpsim([recording], port=port)
+            changed = await poll(poller, 1)  # cached GET finds a missing row → walks again
+            after = await poll(poller, 2)
+            return before, changed, after
+        finally:
+            poller.close()
+            sim.stop()
+
+    before, changed, after = asyncio.run(run())
+    assert values(before)["second_bias_transfer_roll.pct"] == 86.0
+    for result in (changed, after):
+        assert result.error is None
+        assert "second_bias_transfer_roll.pct" not in values(result)
+        assert values(result)["toner.black.pct"] == 20.0
