@@ -75,7 +75,12 @@ class AmqttBroker:
     def start(self) -> AmqttBroker:
         self._thread = threading.Thread(target=self._serve, name="demo-amqtt", daemon=True)
         self._thread.start()
-        if not self._ready.wait(START_TIMEOUT_S) or self._error is not None:
+        try:
+            ready = self._ready.wait(START_TIMEOUT_S)
+        except BaseException:
+            self.stop()
+            raise
+        if not ready or self._error is not None:
             self.stop()
             raise DemoBrokerError(f"the embedded MQTT broker (amqtt) did not start: {self._error}")
         return self
@@ -119,18 +124,20 @@ class AmqttBroker:
             self._thread.join(10)
 
 
-def start_broker(*, workdir: Path, prefer_mosquitto: bool = True) -> Broker:
+def start_broker(
+    *, workdir: Path, prefer_mosquitto: bool = True, registry: list[Child] | None = None
+) -> Broker:
     """mosquitto from PATH if there is one (and prefer_mosquitto), else amqtt in this process."""
     mosquitto = shutil.which("mosquitto") if prefer_mosquitto else None
     if mosquitto is not None:
-        return _start_mosquitto(mosquitto, workdir)
+        return _start_mosquitto(mosquitto, workdir, registry)
     # amqtt logs every connection at INFO; the demo's own lines are enough.
     for name in ("amqtt", "transitions"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return AmqttBroker(port=free_tcp_port()).start()
 
 
-def _start_mosquitto(binary: str, workdir: Path) -> MosquittoBroker:
+def _start_mosquitto(binary: str, workdir: Path, registry: list[Child] | None) -> MosquittoBroker:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_tcp_port()
     conf = workdir / "mosquitto.conf"
@@ -143,12 +150,18 @@ def _start_mosquitto(binary: str, workdir: Path) -> MosquittoBroker:
         "log_dest stdout\n"
         "log_type error\nlog_type warning\nlog_type notice\n"
     )
-    child = start_child("mosquitto", [binary, "-c", str(conf)], log_path=workdir / "mosquitto.log")
+    child = start_child(
+        "mosquitto", [binary, "-c", str(conf)], log_path=workdir / "mosquitto.log", registry=registry
+    )
     broker = MosquittoBroker(port=port, child=child)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and child.running:
-        if port_open(port):
-            return broker
-        time.sleep(0.05)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and child.running:
+            if port_open(port):
+                return broker
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C while waiting: nothing may outlive the demo
+        broker.stop()
+        raise
     broker.stop()
     raise DemoBrokerError(f"mosquitto did not start on port {port}:\n{child.log_tail()}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig, load_config_text
+from agent.demo.processes import Child
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class Demo:
     loop: asyncio.AbstractEventLoop | None = None  # set while the agent's event loop runs
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     _stop_requested: threading.Event = field(default_factory=threading.Event)
+    _children: list[Child] = field(default_factory=list)  # every process started, even half-way
+    _said_stopping: bool = False
 
     # ------------------------------------------------------------------ control
     def request_stop(self) -> None:
@@ -120,8 +123,15 @@ class Demo:
             self.loop.call_soon_threadsafe(self._stop_runtime)
 
     def _stop_runtime(self) -> None:
-        self.say("Stopping the demo clinic...")
+        self._say_stopping()
         self.runtime.request_stop()
+
+    def _say_stopping(self) -> None:
+        if not self._said_stopping:
+            self._said_stopping = True
+            self.say("Stopping the demo clinic...")
+            # A poll cut short by the shutdown is no error worth a traceback on the terminal.
+            logging.getLogger("apscheduler.executors.default").setLevel(logging.CRITICAL)
 
     @property
     def stopping(self) -> bool:
@@ -142,13 +152,15 @@ class Demo:
         logs = data / "logs"
         self.say(f"Starting the demo clinic; its data is in {data}")
 
-        sim = start_snmpsim(log_path=logs / "snmpsim.log")
+        sim = start_snmpsim(log_path=logs / "snmpsim.log", registry=self._children)
         self._stops.append(("SNMP simulator", sim.stop))
         self.say(f"  - SNMP simulator (snmpsim): 2 printers and a UPS on udp://127.0.0.1:{sim.port}")
         self._check_stop()
 
         broker = start_broker(
-            workdir=data / "logs" / "mosquitto", prefer_mosquitto=self.options.prefer_mosquitto
+            workdir=logs / "mosquitto",
+            prefer_mosquitto=self.options.prefer_mosquitto,
+            registry=self._children,
         )
         self._stops.append(("MQTT broker", broker.stop))
         self.say(f"  - MQTT broker ({broker.kind}) on mqtt://127.0.0.1:{broker.port}")
@@ -192,6 +204,8 @@ class Demo:
         self._stops.append(("simulated sensors and shelves", publishers.stop))
 
         def started() -> None:
+            if self.stopping:
+                return
             publishers.start()
             self.say("  - 3 fridge sensors and 3 smart shelves are publishing over MQTT")
             api = "" if runtime.api_server is not None else " (the API is not in this build)"
@@ -205,9 +219,10 @@ class Demo:
             self.say("Press Ctrl-C to stop.")
             self.say("")
 
+        if self.stopping:  # a signal came while the agent was being built: don't start it
+            runtime.db.dispose()
+            return
         self.runtime = runtime
-        if self.stopping:  # a signal came while the agent was being built
-            runtime.request_stop()
         try:
             await runtime.run(install_signals=False, started=started)
         finally:
@@ -241,6 +256,8 @@ class Demo:
 
     # ------------------------------------------------------------------ stop
     def _stop_everything(self) -> None:
+        if self._stops or self._children:
+            self._say_stopping()
         # The agent has already stopped (runtime.run returns after its shutdown); the rest in
         # reverse start order: devices, broker, SNMP simulator.
         for name, stop in reversed(self._stops):
@@ -249,4 +266,6 @@ class Demo:
             except Exception:  # noqa: BLE001 - stop the rest whatever one of them does
                 log.exception("could not stop %s", name)
         self._stops.clear()
+        for child in self._children:  # those whose start was interrupted before they were set up
+            child.stop()
         self.say("Stopped.")

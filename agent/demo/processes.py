@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _in_child() -> None:
+    # The parent blocks Ctrl-C around the fork (see start_child); the child must not inherit that.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -36,6 +41,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    port: int = 0  # where it listens, once known
 
     @property
     def pid(self) -> int:
@@ -63,16 +69,27 @@ class Child:
             return ""
 
 
-def start_child(name: str, args: Sequence[str], *, log_path: Path) -> Child:
+def start_child(
+    name: str, args: Sequence[str], *, log_path: Path, registry: list[Child] | None = None
+) -> Child:
+    """Start a child; it is in `registry` before a Ctrl-C can interrupt, so the demo can always stop it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:
-        process = subprocess.Popen(
-            list(args),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-            preexec_fn=_die_with_parent,
-        )
+        # Signals wait until the child is recorded: a Ctrl-C between fork and bookkeeping would orphan it.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            process = subprocess.Popen(
+                list(args),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+                preexec_fn=_in_child,
+            )
+            child = Child(name=name, process=process, log_path=log_path)
+            if registry is not None:
+                registry.append(child)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     log.info("started %s", name, extra={"pid": process.pid, "log": str(log_path)})
-    return Child(name=name, process=process, log_path=log_path)
+    return child

@@ -86,10 +86,36 @@ def _answers(port: int, community: str) -> bool:
             return False
 
 
-def start_snmpsim(*, log_path: Path) -> SnmpSimulator:
+def start_snmpsim(*, log_path: Path, registry: list[Child] | None = None) -> SnmpSimulator:
     """Start snmpsim on a free port and wait until it answers; raise DemoSnmpError with its log if not."""
     # Not under the data dir: that may sit in a folder nobody can't enter (a home directory).
     workdir = Path(tempfile.mkdtemp(prefix="facility-demo-snmpsim-"))
+    child: Child | None = None
+    try:
+        child = _launch(workdir, log_path, registry)
+        port = child.port
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and child.running:
+            if _answers(port, RECORDINGS[0]):
+                return SnmpSimulator(port=port, child=child, workdir=workdir)
+            time.sleep(0.2)
+    except BaseException:  # Ctrl-C while starting: nothing may outlive the demo
+        if child is not None:
+            child.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    child.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    hint = ""
+    if os.geteuid() == 0:
+        hint = (
+            "\nsnmpsim runs as 'nobody' when started as root: this Python and its packages must be "
+            f"readable by nobody ({sys.executable}); a virtual environment under /root is not."
+        )
+    raise DemoSnmpError(f"snmpsim did not answer on UDP port {port}:\n{child.log_tail()}{hint}")
+
+
+def _launch(workdir: Path, log_path: Path, registry: list[Child] | None) -> Child:
     data = workdir / "data"
     cache = workdir / "cache"
     data.mkdir()
@@ -109,20 +135,8 @@ def start_snmpsim(*, log_path: Path) -> SnmpSimulator:
         shutil.chown(cache, "nobody", "nogroup")
         args += ["--process-user", "nobody", "--process-group", "nogroup"]
     port = free_udp_port()
-    child = start_child("snmpsim", [*args, f"--agent-udpv4-endpoint=127.0.0.1:{port}"], log_path=log_path)
-    sim = SnmpSimulator(port=port, child=child, workdir=workdir)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not child.running:
-            break
-        if _answers(port, RECORDINGS[0]):
-            return sim
-        time.sleep(0.2)
-    sim.stop()
-    hint = ""
-    if os.geteuid() == 0:
-        hint = (
-            "\nsnmpsim runs as 'nobody' when started as root: this Python and its packages must be "
-            f"readable by nobody ({sys.executable}); a virtual environment under /root is not."
-        )
-    raise DemoSnmpError(f"snmpsim did not answer on UDP port {port}:\n{child.log_tail()}{hint}")
+    child = start_child(
+        "snmpsim", [*args, f"--agent-udpv4-endpoint=127.0.0.1:{port}"], log_path=log_path, registry=registry
+    )
+    child.port = port
+    return child
