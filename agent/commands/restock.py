@@ -33,7 +33,7 @@ def _day(text: str | None, config: AgentConfig, now: datetime) -> date:
 
 
 def run(args: argparse.Namespace, config: AgentConfig, *, clock: Any = utc_now) -> int:
-    from agent.reports.restock_email import build_restock_email, restock_text
+    from agent.reports.restock_email import restock_text
     from agent.services.supplies import restock_csv, restock_list
     from agent.storage.db import create_db_engine, session_factory
     from agent.storage.migrate import is_current
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, config: AgentConfig, *, clock: Any = utc_now) 
             return 2
         from agent.jobs.restock import send_report_now
 
-        outcome = send_report_now(config=config, sessions=sessions, day=day, now=now, build=build_restock_email)
+        outcome = send_report_now(config=config, sessions=sessions, day=day, now=now)
         if outcome.error:
             print(f"error: sending failed: {outcome.error}", file=sys.stderr)
             return 1

@@ -186,7 +186,6 @@ def send_report_now(
     day: date,
     now: datetime,
     send: Callable[[EmailMessage], None] | None = None,
-    **_: Any,
 ) -> Outcome:
     """Send the restock email for `day` now (the CLI's --send), once, without retries.
 

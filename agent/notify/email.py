@@ -10,7 +10,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 
 from agent.config.model import SmtpConfig
 
@@ -81,7 +81,7 @@ def send_message(config: SmtpConfig, message: EmailMessage, *, password: str | N
     """Send one message; raises EmailError with a plain reason on any failure."""
     timeout = max(config.timeout.total_seconds(), 1.0)
     password = password if password is not None else smtp_password(config)
-    recipients = [a.strip() for a in str(message["To"] or "").split(",") if a.strip()]
+    recipients = [address for _, address in getaddresses(message.get_all("To", [])) if address]
     if not recipients:
         raise EmailError("no recipients")
     try:

@@ -85,3 +85,10 @@ def test_server_down_is_a_clear_error(smtp: SmtpServer) -> None:
     config = SmtpConfig.model_validate(smtp.smtp_settings())
     with pytest.raises(EmailError, match="can't reach SMTP server 127.0.0.1"):
         send_message(config, build_message(sender=config.sender, recipients=["a@example.org"], subject="s", text="t"))
+
+
+def test_recipients_with_display_names(smtp: SmtpServer) -> None:
+    config = SmtpConfig.model_validate(smtp.smtp_settings())
+    recipients = ['"Stores, Main" <stores@example.org>', "purchasing@example.org"]
+    send_message(config, build_message(sender=config.sender, recipients=recipients, subject="s", text="t"))
+    assert smtp.messages()[0].rcpt_tos == ["stores@example.org", "purchasing@example.org"]
