@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.exceptions import RequestValidationError
 
+from api import examples as ex
 from api.auth import require, services_of
 from api.ports import Services
 from api.schemas import SilenceBody, TokenBody, UserBody, error_responses
@@ -30,7 +31,7 @@ def _field_error(field: str, message: str) -> RequestValidationError:
     response_model=SilenceView,
     status_code=201,
     tags=["silences"],
-    responses=error_responses(401, 403, 404, 422),
+    responses={**ex.ok(ex.SILENCE, 201), **error_responses(401, 403, 404, 422)},
     summary="Silence notifications for equipment, a rule or a team for a while",
 )
 def create_silence(body: SilenceBody, services: Svc, who: Principal = coordinator) -> SilenceView:
@@ -55,7 +56,9 @@ def create_silence(body: SilenceBody, services: Svc, who: Principal = coordinato
     )
 
 
-@router.get("/silences", response_model=list[SilenceView], tags=["silences"], responses=error_responses(401))
+@router.get(
+    "/silences", response_model=list[SilenceView], tags=["silences"], responses={**ex.ok([ex.SILENCE]), **error_responses(401)}
+)
 def list_silences(services: Svc, _: Principal = viewer) -> list[SilenceView]:
     return services.list_silences()
 
@@ -64,25 +67,31 @@ def list_silences(services: Svc, _: Principal = viewer) -> list[SilenceView]:
     "/silences/{silence_id}",
     response_model=SilenceView,
     tags=["silences"],
-    responses=error_responses(401, 403, 404, 422),
+    responses={**ex.ok(ex.SILENCE), **error_responses(401, 403, 404, 422)},
     summary="End a silence now",
 )
 def end_silence(silence_id: Id, services: Svc, _: Principal = coordinator) -> SilenceView:
     return services.end_silence(silence_id)
 
 
-@router.get("/me", response_model=Principal, tags=["accounts"], responses=error_responses(401))
+@router.get("/me", response_model=Principal, tags=["accounts"], responses={**ex.ok(ex.PRINCIPAL), **error_responses(401)})
 def me(who: Principal = viewer) -> Principal:
     return who
 
 
-@router.get("/users", response_model=list[UserView], tags=["accounts"], responses=error_responses(401, 403))
+@router.get(
+    "/users", response_model=list[UserView], tags=["accounts"], responses={**ex.ok([ex.USER]), **error_responses(401, 403)}
+)
 def list_users(services: Svc, _: Principal = admin) -> list[UserView]:
     return services.list_users()
 
 
 @router.post(
-    "/users", response_model=UserView, status_code=201, tags=["accounts"], responses=error_responses(401, 403, 409, 422)
+    "/users",
+    response_model=UserView,
+    status_code=201,
+    tags=["accounts"],
+    responses={**ex.ok(ex.USER, 201), **error_responses(401, 403, 409, 422)},
 )
 def add_user(body: UserBody, services: Svc, _: Principal = admin) -> UserView:
     return services.add_user(
@@ -90,7 +99,9 @@ def add_user(body: UserBody, services: Svc, _: Principal = admin) -> UserView:
     )
 
 
-@router.get("/tokens", response_model=list[TokenView], tags=["accounts"], responses=error_responses(401, 403))
+@router.get(
+    "/tokens", response_model=list[TokenView], tags=["accounts"], responses={**ex.ok([ex.TOKEN]), **error_responses(401, 403)}
+)
 def list_tokens(services: Svc, _: Principal = admin) -> list[TokenView]:
     return services.list_tokens(username=None)
 
@@ -100,7 +111,10 @@ def list_tokens(services: Svc, _: Principal = admin) -> list[TokenView]:
     response_model=NewToken,
     status_code=201,
     tags=["accounts"],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        **ex.ok({"token": ex.TOKEN, "secret": "fa_9b70dd9a_YoxZunEqipKKrpyaVm3bSerUFS7MKMMMpIzzGqJHksU"}, 201),
+        **error_responses(401, 403, 404, 422),
+    },
     summary="Create an API token; the secret is in this response only",
 )
 def create_token(body: TokenBody, services: Svc, _: Principal = admin) -> NewToken:
@@ -108,7 +122,10 @@ def create_token(body: TokenBody, services: Svc, _: Principal = admin) -> NewTok
 
 
 @router.delete(
-    "/tokens/{token_id}", response_model=TokenView, tags=["accounts"], responses=error_responses(401, 403, 404, 422)
+    "/tokens/{token_id}",
+    response_model=TokenView,
+    tags=["accounts"],
+    responses={**ex.ok({**ex.TOKEN, "revoked_at": "2026-11-27T08:00:00Z"}), **error_responses(401, 403, 404, 422)},
 )
 def revoke_token(token_id: Id, services: Svc, _: Principal = admin) -> TokenView:
     return services.revoke_token(token_id)

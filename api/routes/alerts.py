@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from api import examples as ex
 from api.auth import require, services_of
 from api.ports import Services
 from api.schemas import AckBody, AssignBody, CommentBody, ResolveBody, error_responses
@@ -31,7 +32,10 @@ coordinator = Depends(require(Role.COORDINATOR))
 Svc = Annotated[Services, Depends(services_of)]
 
 
-@router.get("/alerts", response_model=AlertPage, responses=error_responses(401, 422), summary="List alerts, newest first")
+@router.get(
+    "/alerts",
+    response_model=AlertPage,
+    responses={**ex.ok({"items": [ex.ALERT], "next_cursor": "WzEyXQ"}), **error_responses(401, 422)}, summary="List alerts, newest first")
 def list_alerts(
     services: Svc,
     state: StateFilter = None,
@@ -51,7 +55,7 @@ def list_alerts(
 @router.get(
     "/queue",
     response_model=QueueView,
-    responses=error_responses(401, 422),
+    responses={**ex.ok(ex.QUEUE), **error_responses(401, 422)},
     summary="The coordinator's queue: open alerts by severity and age, with low supplies",
 )
 def get_queue(
@@ -64,7 +68,7 @@ def get_queue(
     return services.queue(team=team, cursor=cursor, limit=limit)
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertView, responses=error_responses(401, 404, 422))
+@router.get("/alerts/{alert_id}", response_model=AlertView, responses={**ex.ok(ex.ALERT), **error_responses(401, 404, 422)})
 def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> AlertView:
     return services.get_alert(alert_id)
 
@@ -72,7 +76,7 @@ def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> AlertV
 @router.get(
     "/alerts/{alert_id}/events",
     response_model=list[AlertEventView],
-    responses=error_responses(401, 404, 422),
+    responses={**ex.ok([ex.EVENT]), **error_responses(401, 404, 422)},
     summary="The alert's full history, oldest first",
 )
 def alert_events(alert_id: AlertId, services: Svc, _: Principal = viewer) -> list[AlertEventView]:
@@ -82,14 +86,16 @@ def alert_events(alert_id: AlertId, services: Svc, _: Principal = viewer) -> lis
 @router.post(
     "/alerts/{alert_id}/ack",
     response_model=AlertView,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses={**ex.ok({**ex.ALERT, "status": "acknowledged", "acknowledged_by": "sam"}), **error_responses(401, 403, 404, 409, 422)},
     summary="Acknowledge: someone is on it",
 )
 def acknowledge(alert_id: AlertId, body: AckBody, services: Svc, who: Principal = staff) -> AlertView:
     return services.acknowledge(alert_id, actor=who.username, comment=body.comment)
 
 
-@router.post("/alerts/{alert_id}/unack", response_model=AlertView, responses=error_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/alerts/{alert_id}/unack", response_model=AlertView, responses={**ex.ok(ex.ALERT), **error_responses(401, 403, 404, 409, 422)}
+)
 def unacknowledge(alert_id: AlertId, body: AckBody, services: Svc, who: Principal = staff) -> AlertView:
     return services.unacknowledge(alert_id, actor=who.username, comment=body.comment)
 
@@ -97,14 +103,21 @@ def unacknowledge(alert_id: AlertId, body: AckBody, services: Svc, who: Principa
 @router.post(
     "/alerts/{alert_id}/resolve",
     response_model=AlertView,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses={
+        **ex.ok({**ex.ALERT, "status": "resolved", "resolved_by": "sam", "resolve_reason": "fixed"}),
+        **error_responses(401, 403, 404, 409, 422),
+    },
     summary="Resolve with a reason; a second, simultaneous resolve gets 409",
 )
 def resolve(alert_id: AlertId, body: ResolveBody, services: Svc, who: Principal = staff) -> AlertView:
     return services.resolve(alert_id, actor=who.username, reason=body.reason, comment=body.comment)
 
 
-@router.post("/alerts/{alert_id}/assign", response_model=AlertView, responses=error_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/alerts/{alert_id}/assign",
+    response_model=AlertView,
+    responses={**ex.ok({**ex.ALERT, "assignee": "biomed"}), **error_responses(401, 403, 404, 409, 422)},
+)
 def assign(alert_id: AlertId, body: AssignBody, services: Svc, who: Principal = coordinator) -> AlertView:
     return services.assign(alert_id, actor=who.username, assignee=body.assignee.strip(), comment=body.comment)
 
@@ -113,7 +126,7 @@ def assign(alert_id: AlertId, body: AssignBody, services: Svc, who: Principal = 
     "/alerts/{alert_id}/comments",
     response_model=AlertEventView,
     status_code=201,
-    responses=error_responses(401, 403, 404, 422),
+    responses={**ex.ok({**ex.EVENT, "kind": "comment", "text": "Comment by sam"}, 201), **error_responses(401, 403, 404, 422)},
 )
 def add_comment(alert_id: AlertId, body: CommentBody, services: Svc, who: Principal = staff) -> AlertEventView:
     return services.comment(alert_id, actor=who.username, text=body.text)

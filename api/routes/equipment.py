@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from api import examples as ex
 from api.auth import require, services_of
 from api.ports import Services
 from api.schemas import error_responses
@@ -19,7 +20,7 @@ viewer = Depends(require(Role.VIEWER))
 @router.get(
     "/equipment",
     response_model=list[EquipmentView],
-    responses=error_responses(401, 422),
+    responses={**ex.ok([ex.EQUIPMENT]), **error_responses(401, 422)},
     summary="Every piece of equipment with its state, when it was last seen and its key values",
 )
 def list_equipment(
@@ -35,7 +36,7 @@ def list_equipment(
 @router.get(
     "/equipment/{equipment_id}",
     response_model=EquipmentView,
-    responses=error_responses(401, 404, 422),
+    responses={**ex.ok(ex.EQUIPMENT), **error_responses(401, 404, 422)},
     summary="One piece of equipment with its active and recent alerts",
 )
 def get_equipment(

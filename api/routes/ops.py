@@ -15,7 +15,12 @@ router = APIRouter(tags=["operations"])
 Svc = Annotated[Services, Depends(services_of)]
 
 
-@router.get("/healthz", response_model=Health, summary="The process is alive")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={200: {"content": {"application/json": {"example": {"status": "ok", "checks": {}}}}}},
+    summary="The process is alive",
+)
 def healthz() -> Health:
     return Health(status="ok")
 
@@ -23,7 +28,14 @@ def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    responses={503: {"model": Health, "description": "Not ready; `checks` says what is missing."}},
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ok", "checks": {"database": "ok", "schema": "ok", "pipeline": "ok"}}}}},
+        503: {
+            "model": Health,
+            "description": "Not ready; `checks` says what is missing.",
+            "content": {"application/json": {"example": {"status": "not ready", "checks": {"database": "ok", "schema": "ok", "pipeline": "not running"}}}},
+        },
+    },
     summary="Ready to serve: database reachable and schema current, pipeline running",
 )
 def readyz(services: Svc) -> Response:

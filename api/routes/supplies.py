@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from api import examples as ex
 from api.auth import require, services_of
 from api.ports import Services
 from api.schemas import CountBody, SupplySettingsBody, error_responses
@@ -26,7 +27,7 @@ CSV_EXAMPLE = (
 )
 
 
-@router.get("/supplies", response_model=list[SupplyLevel], responses=error_responses(401, 422))
+@router.get("/supplies", response_model=list[SupplyLevel], responses={**ex.ok([ex.SUPPLY]), **error_responses(401, 422)})
 def list_supplies(
     services: Svc,
     location: Annotated[str | None, Query(max_length=200)] = None,
@@ -36,7 +37,7 @@ def list_supplies(
     return services.list_supplies(location=location, low_only=low_only)
 
 
-@router.get("/supplies/{sku}", response_model=SupplyLevel, responses=error_responses(401, 404, 422))
+@router.get("/supplies/{sku}", response_model=SupplyLevel, responses={**ex.ok(ex.SUPPLY), **error_responses(401, 404, 422)})
 def get_supply(sku: Sku, services: Svc, _: Principal = viewer) -> SupplyLevel:
     level: SupplyLevel = services.get_supply(sku)
     return level
@@ -46,7 +47,7 @@ def get_supply(sku: Sku, services: Svc, _: Principal = viewer) -> SupplyLevel:
     "/supplies/{sku}/counts",
     response_model=SupplyLevel,
     status_code=201,
-    responses=error_responses(401, 403, 404, 422),
+    responses={**ex.ok({**ex.SUPPLY, "on_hand": 42.0, "status": "ok"}, 201), **error_responses(401, 403, 404, 422)},
     summary="Record a count of what is on the shelf",
 )
 def record_count(sku: Sku, body: CountBody, services: Svc, who: Principal = staff) -> SupplyLevel:
@@ -57,7 +58,7 @@ def record_count(sku: Sku, body: CountBody, services: Svc, who: Principal = staf
 @router.patch(
     "/supplies/{sku}",
     response_model=SupplyLevel,
-    responses=error_responses(401, 403, 404, 422),
+    responses={**ex.ok({**ex.SUPPLY, "par": 200.0, "reorder_point": 80.0}), **error_responses(401, 403, 404, 422)},
     summary="Change PAR and reorder point",
 )
 def update_supply(sku: Sku, body: SupplySettingsBody, services: Svc, who: Principal = coordinator) -> SupplyLevel:
@@ -73,7 +74,10 @@ def update_supply(sku: Sku, body: SupplySettingsBody, services: Svc, who: Princi
     responses={
         200: {
             "description": "The restock list as JSON, or as CSV with `Accept: text/csv`.",
-            "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+            "content": {
+                "application/json": {"example": [ex.RESTOCK_LINE]},
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+            },
         },
         **error_responses(401),
     },
@@ -89,7 +93,7 @@ def restock(request: Request, services: Svc, _: Principal = viewer) -> Response 
 @router.get(
     "/restock/reports",
     response_model=list[RestockReportView],
-    responses=error_responses(401),
+    responses={**ex.ok([ex.RESTOCK_REPORT]), **error_responses(401)},
     summary="Nightly restock reports and whether they were delivered",
 )
 def restock_reports(services: Svc, _: Principal = viewer) -> list[RestockReportView]:
