@@ -272,6 +272,7 @@ def _usm_credentials(target: SnmpTarget) -> tuple[object, ...]:
 
 
 VarBinds = list[tuple[Oid, Raw]]
+_NULL = univ.Null("")
 
 
 class SnmpWire:
@@ -283,10 +284,20 @@ class SnmpWire:
     def __init__(self) -> None:
         self._engines = [_Engine()]
         self._placement: dict[str, _Engine] = {}
+        self._names: dict[Oid, rfc1902.ObjectName] = {}
 
     def close(self) -> None:
         for engine in self._engines:
             engine.close()
+
+    def _name(self, oid: Oid) -> rfc1902.ObjectName:
+        # Building an ObjectName costs more than sending it; devices of a model share OIDs.
+        name = self._names.get(oid)
+        if name is None:
+            if len(self._names) > 100_000:
+                self._names.clear()
+            name = self._names[oid] = rfc1902.ObjectName(oid)
+        return name
 
     def _engine_for(self, target: SnmpTarget) -> _Engine:
         engine = self._placement.get(target.equipment_id)
@@ -333,7 +344,7 @@ class SnmpWire:
                     (error_indication, int(error_status or 0), int(error_index or 0), var_binds)
                 )
 
-        request = [(rfc1902.ObjectName(oid), univ.Null("")) for oid in oids]
+        request = [(self._name(oid), _NULL) for oid in oids]
         try:
             if op == "get":
                 slot.get.send_varbinds(slot.engine, name, None, "", request, on_response)
