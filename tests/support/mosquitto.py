@@ -12,8 +12,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from tests.support.wait import wait_until
+
+__all__ = ["Mosquitto", "QosPublisher", "free_port", "remove_session", "wait_until"]
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -22,17 +25,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01, what: str = "") -> None:
-    """Poll predicate until true; raise AssertionError after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 def _port_open(port: int) -> bool:
@@ -97,14 +89,14 @@ class Mosquitto:
             stderr=subprocess.PIPE,
         )
         proc = self.process
-
-        def up() -> bool:
-            if proc.poll() is not None:
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if proc.poll() is not None:  # a bad config or a taken port: say so at once
                 err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
                 raise RuntimeError(f"mosquitto exited with {proc.returncode}: {err} {self.log_tail()}")
-            return _port_open(self.port)
-
-        wait_until(up, timeout, 0.02, f"mosquitto on port {self.port}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout}s")
+            time.sleep(0.02)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
