@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 
 from api import examples as ex
 from api.auth import require, services_of
+from api.jsonio import respond
 from api.ports import Services
 from api.schemas import AckBody, AssignBody, CommentBody, ResolveBody, error_responses
 from rules.views import AlertEventView, AlertPage, AlertView, Principal, QueueView, Role
@@ -46,10 +48,11 @@ def list_alerts(
     cursor: Cursor = None,
     limit: Limit = 50,
     _: Principal = viewer,
-) -> AlertPage:
-    return services.list_alerts(
+) -> Response:
+    page = services.list_alerts(
         state=state, severity=severity, team=team, equipment=equipment, sku=sku, cursor=cursor, limit=limit
     )
+    return respond(AlertPage, page)
 
 
 @router.get(
@@ -64,13 +67,13 @@ def get_queue(
     cursor: Cursor = None,
     limit: Limit = 50,
     _: Principal = viewer,
-) -> QueueView:
-    return services.queue(team=team, cursor=cursor, limit=limit)
+) -> Response:
+    return respond(QueueView, services.queue(team=team, cursor=cursor, limit=limit))
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertView, responses={**ex.ok(ex.ALERT), **error_responses(401, 404, 422)})
-def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> AlertView:
-    return services.get_alert(alert_id)
+def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> Response:
+    return respond(AlertView, services.get_alert(alert_id))
 
 
 @router.get(
@@ -79,8 +82,8 @@ def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> AlertV
     responses={**ex.ok([ex.EVENT]), **error_responses(401, 404, 422)},
     summary="The alert's full history, oldest first",
 )
-def alert_events(alert_id: AlertId, services: Svc, _: Principal = viewer) -> list[AlertEventView]:
-    return services.alert_events(alert_id)
+def alert_events(alert_id: AlertId, services: Svc, _: Principal = viewer) -> Response:
+    return respond(list[AlertEventView], services.alert_events(alert_id))
 
 
 @router.post(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 
 from api import examples as ex
 from api.auth import require, services_of
+from api.jsonio import respond
 from api.ports import Services
 from api.schemas import error_responses
 from rules.views import EquipmentView, Principal, Role
@@ -29,8 +31,8 @@ def list_equipment(
     kind: Annotated[str | None, Query(max_length=40, examples=["fridge"])] = None,
     team: Annotated[str | None, Query(max_length=100)] = None,
     _: Principal = viewer,
-) -> list[EquipmentView]:
-    return services.list_equipment(location=location, kind=kind, team=team)
+) -> Response:
+    return respond(list[EquipmentView], services.list_equipment(location=location, kind=kind, team=team))
 
 
 @router.get(
@@ -43,5 +45,5 @@ def get_equipment(
     equipment_id: Annotated[str, Path(max_length=100, examples=["fridge-2"])],
     services: Svc,
     _: Principal = viewer,
-) -> EquipmentView:
-    return services.get_equipment(equipment_id)
+) -> Response:
+    return respond(EquipmentView, services.get_equipment(equipment_id))
