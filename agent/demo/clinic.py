@@ -7,7 +7,9 @@ process and thread it starts is stopped before it returns, also when starting fa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 import shutil
 import socket
 import string
@@ -69,6 +71,10 @@ def prepare_data_dir(options: DemoOptions) -> Path:
             elif path.exists():
                 path.unlink()
     (data / "logs").mkdir(exist_ok=True)
+    secret = data / "session-secret"
+    if not secret.exists():
+        secret.touch(mode=0o600)
+        secret.write_text(secrets.token_urlsafe(32) + "\n")
     return data
 
 
@@ -91,8 +97,10 @@ def demo_config_text(
     *, data_dir: Path, api_port: int, snmp_port: int, mqtt_port: int, mqtt_protocol: str, log_level: str
 ) -> str:
     template = (resources.files("agent.demo") / "clinic.yaml").read_text(encoding="utf-8")
+    # Paths as JSON strings: valid YAML scalars whatever characters the folder's name has.
     return string.Template(template).substitute(
-        data_dir=str(data_dir),
+        data_dir=json.dumps(str(data_dir)),
+        session_secret_file=json.dumps(str(data_dir / "session-secret")),
         api_port=api_port,
         snmp_port=snmp_port,
         mqtt_port=mqtt_port,

@@ -355,6 +355,7 @@ def test_installed_demo_with_mosquitto_port_taken_and_sigterm(tmp_path: Path) ->
 def test_demo_config_is_a_valid_agent_config(tmp_path: Path) -> None:
     from agent.config import load_config_text
 
+    tmp_path = tmp_path / "a folder: with #odd 'name'"
     text = demo_config_text(
         data_dir=tmp_path,
         api_port=8080,
@@ -372,6 +373,12 @@ def test_demo_config_is_a_valid_agent_config(tmp_path: Path) -> None:
     fridges = {d.topic.split("/")[3] for d in clinic_devices(config.site.id) if "/equipment/" in d.topic}
     assert fridges <= {e.id for e in config.equipment}
     assert config.data_dir() == tmp_path
+    assert config.api.session_secret_file == tmp_path / "session-secret"
+    written = tmp_path.parent / "demo-config.yaml"
+    written.write_text(text)
+    from agent.cli import main
+
+    assert main(["check-config", str(written)]) == 0
 
 
 def test_data_dir_that_the_demo_did_not_make_is_refused(tmp_path: Path) -> None:
