@@ -10,7 +10,7 @@ from rules.durations import format_duration
 from rules.model import INF, ConditionKind, Rule, Subject
 from rules.reading import Value
 
-_TIGHT_UNITS = frozenset({"%", "°C", "°F", "°"})
+_TIGHT_UNITS = frozenset({"%", "°"})  # "9.1 °C" but "8.8%", as people write them
 
 
 def format_value(value: Value, unit: str = "") -> str:
@@ -35,7 +35,7 @@ def _default_template(rule: Rule, subject: Subject) -> str:
     head = "{name}" + where
     if rule.kind is ConditionKind.THRESHOLD:
         if rule.fire_low > -INF and rule.fire_high < INF:
-            return head + " is at {value} (safe range {low}–{high})"
+            return head + " is at {value} (safe range {low_number}–{high})"
         if rule.fire_high < INF:
             return head + " is at {value}, above {high}"
         return head + " is at {value}, " + ("at or below" if rule.low_inclusive else "below") + " {low}"
@@ -73,6 +73,7 @@ def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "", m
         value=format_value(value, unit),
         unit=unit,
         low=format_value(rule.fire_low, unit) if rule.fire_low > -INF else "",
+        low_number=format_value(rule.fire_low) if rule.fire_low > -INF else "",
         high=format_value(rule.fire_high, unit) if rule.fire_high < INF else "",
         threshold=format_value(rule.fire_high if rule.fire_high < INF else rule.fire_low, unit),
         states=", ".join(sorted(rule.states)),

@@ -75,7 +75,7 @@ def test_fridge_excursions_ack_escalation_and_audit(harness: AgentHarness, clock
     rows = alerts(harness)
     assert len(rows) == 1 and rows[0].status == "open"
     assert rows[0].opened_at == t0 + timedelta(minutes=25)
-    assert rows[0].message == "Fridge 2 in Pharmacy is at 9.2°C (safe range 2°C–8°C)"
+    assert rows[0].message == "Fridge 2 in Pharmacy is at 9.2 °C (safe range 2–8 °C)"
     alert_id = rows[0].id
     harness.restart()
     feed(harness, clock, t0, 26, 9.3)

@@ -84,7 +84,10 @@ def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: Sm
     messages = smtp.messages()
     assert len(messages) == 1
     assert messages[0].rcpt_tos == ["pharmacy@riverside.example"]
-    assert "Fridge 2 in Pharmacy is at 9.5°C" in messages[0].message["Subject"]
+    # (The Subject is RFC 2047-encoded because of "°", and decoding may refold its spaces.)
+    assert "Fridge 2 in Pharmacy" in messages[0].message["Subject"]
+    body = messages[0].message.get_body(preferencelist=("plain",))
+    assert body is not None and "Fridge 2 in Pharmacy is at 9.5 °C (safe range 2–8 °C)" in body.get_content()
 
     with harness.sessions() as s:
         log = {(r.recipient, r.status) for r in s.scalars(select(NotificationLog))}

@@ -17,7 +17,7 @@ def test_acknowledge_records_who_and_the_comment(stack: Stack, client: TestClien
     body = r.json()
     assert body["status"] == "acknowledged"
     assert body["acknowledged_by"] == "staff"
-    assert body["summary"] == "Fridge 2 in Pharmacy is at 9.1°C (safe range 2°C–8°C) for 12 minutes"
+    assert body["summary"] == "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for 12 minutes"
     events = client.get(f"/api/v1/alerts/{alert}/events", headers=stack.headers("viewer")).json()
     assert [e["kind"] for e in events] == ["opened", "acknowledged"]
     assert events[1]["actor"] == "staff"
@@ -242,7 +242,7 @@ def test_equipment_board_shows_state_last_seen_and_key_values(stack: Stack, clie
     stack.submit(stack.reading("fridge-1", "temperature_c", 4.3, unit="°C"))
     board = {e["id"]: e for e in client.get("/api/v1/equipment", headers=stack.headers("viewer")).json()}
     assert board["fridge-1"]["state"] == "ok"
-    assert board["fridge-1"]["key_values"][0]["text"] == "4.3°C"
+    assert board["fridge-1"]["key_values"][0]["text"] == "4.3 °C"
     assert board["fridge-2"]["state"] == "warning" and board["fridge-2"]["state_text"] == "1 open alert"
     assert board["printer-1"]["state"] == "stale"
     assert board["printer-1"]["state_text"] == "Not heard from for 20 minutes"

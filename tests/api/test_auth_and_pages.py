@@ -125,7 +125,7 @@ def test_queue_page_speaks_plainly_and_hides_actions_from_viewers(stack: Stack, 
     stack.clock.advance(minutes=12)
     sign_in(client, "viewer")
     page = client.get("/").text
-    assert "Fridge 2 in Pharmacy is at 9.1°C (safe range 2°C–8°C) for 12 minutes" in page
+    assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for 12 minutes" in page
     assert f'action="/alerts/{alert}/ack"' not in page
     assert "Nitrile gloves M in Ward 3: 4 box left (reorder at 8)" in page
     assert "https://" not in page  # nothing from a CDN

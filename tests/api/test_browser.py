@@ -94,7 +94,7 @@ def test_staff_watch_an_alert_arrive_acknowledge_it_and_read_its_history(stack: 
         card = page.locator(f"article[data-alert-id='{alert}']")
         card.wait_for(timeout=15_000)
         assert page.evaluate("window.__same_page === true"), "the page reloaded instead of updating live"
-        assert "Fridge 2 in Pharmacy is at 9.1°C (safe range 2°C–8°C) for" in card.inner_text()
+        assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for" in card.inner_text()
 
         page.screenshot(path=str(ARTIFACTS / "queue-desktop.png"), full_page=True)
         shutil.copyfile(ARTIFACTS / "queue-desktop.png", ROOT / "docs" / "screenshots" / "queue.png")

@@ -65,7 +65,7 @@ def test_alert_changes_arrive_live(stack: Stack) -> None:
         wait_until(got_both, timeout=15, what="the opened and acknowledged events")
         assert [(e["alert_id"], e["kind"]) for e in events[:2]] == [(alert, "opened"), (alert, "acknowledged")]
         assert events[1]["actor"] == "staff" and events[1]["status"] == "acknowledged"
-        assert events[0]["message"] == "Fridge 2 in Pharmacy is at 9.1°C (safe range 2°C–8°C)"
+        assert events[0]["message"] == "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C)"
         # Quiet streams get keep-alives (the test stack uses 0.5 s).
         wait_until(lambda: got_both() and keepalives > 0, timeout=10, what="a keep-alive")
         stop.set()

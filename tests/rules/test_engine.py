@@ -31,7 +31,7 @@ def test_hold_time_opens_exactly_at_the_mark_and_message_is_plain() -> None:
     opened = engine.tick(T0 + timedelta(minutes=5))
     assert kinds(opened) == [TransitionKind.OPENED]
     assert opened[0].at == T0 + timedelta(minutes=5)
-    assert opened[0].alert.message == "Fridge 2 in Pharmacy is at 9.1°C (safe range 2°C–8°C)"
+    assert opened[0].alert.message == "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C)"
     assert opened[0].notify
 
 
