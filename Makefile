@@ -62,8 +62,11 @@ $(VENV)/.stamp-test: pyproject.toml | $(VPY)
 
 # --- Debian packages: installed only when missing, and only as root ------------------------
 
+# SKIP_SYSTEM_DEPS=1: don't check them (not Debian, or not root and you know what is missing).
 system-deps:
+ifeq ($(SKIP_SYSTEM_DEPS),)
 	@$(MAKE) --no-print-directory apt-install PKGS="$(TEST_DEBS)"
+endif
 
 apt-install:
 	@command -v dpkg-query >/dev/null || { \
@@ -78,7 +81,8 @@ apt-install:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else \
 	  echo "missing Debian packages:$$missing" >&2; \
-	  echo "install them with:  sudo apt-get install$$missing" >&2; exit 1; \
+	  echo "install them with:  sudo apt-get install$$missing" >&2; \
+	  echo "(or run with SKIP_SYSTEM_DEPS=1 to go on without them)" >&2; exit 1; \
 	fi
 
 # --- code checks ---------------------------------------------------------------------------
