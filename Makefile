@@ -18,12 +18,13 @@ TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver
 VENV_DEBS := python3-venv
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test venv deps test-deps system-deps apt-install lint typecheck imports check clean
+.PHONY: help demo test venv deps test-deps system-deps apt-install lint format typecheck imports check clean
 
 help:
 	@echo "make demo        run the demo facility (creates $(VENV) on first use)"
 	@echo "make test        run every test (installs test extras and Debian test peers if missing)"
-	@echo "make lint        ruff check + format check"
+	@echo "make lint        ruff check"
+	@echo "make format FILES=...  ruff format the given files"
 	@echo "make typecheck   mypy (strict on rules/ and collectors/)"
 	@echo "make imports     import-linter contract (imports point down only)"
 	@echo "make check       lint + typecheck + imports"
@@ -89,7 +90,9 @@ apt-install:
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+
+format: test-deps
+	$(VENV)/bin/ruff format $(FILES)
 
 typecheck: test-deps
 	$(VENV)/bin/mypy rules collectors
