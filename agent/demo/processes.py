@@ -13,7 +13,7 @@ import logging
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +70,12 @@ class Child:
 
 
 def start_child(
-    name: str, args: Sequence[str], *, log_path: Path, registry: list[Child] | None = None
+    name: str,
+    args: Sequence[str],
+    *,
+    log_path: Path,
+    registry: list[Child] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Child:
     """Start a child; it is in `registry` before a Ctrl-C can interrupt, so the demo can always stop it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +88,7 @@ def start_child(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env=env,
                 process_group=0,
                 preexec_fn=_in_child,
             )

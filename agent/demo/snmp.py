@@ -4,7 +4,8 @@ Each `NAME.snmprec` is served under community NAME. The Ward 3 printer's black t
 a `numeric` variation (snmpsim's own module): it drains from 13 % to 3 % in about a minute.
 
 As root, snmpsim refuses to run unless it drops to another user; it then runs as nobody/nogroup,
-so its data goes to a world-readable temp dir and it gets a cache dir that nobody may write.
+so its data goes to a world-readable temp dir and it gets a cache dir that nobody may write. When
+nobody can't read this Python (a venv under /root), it stays root (SNMPSIM_ALLOW_ROOT), on loopback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -55,6 +57,27 @@ class SnmpSimulator:
     def stop(self) -> None:
         self.child.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _others_can_reach(path: Path) -> bool:
+    """Every folder on the way is searchable, and the thing itself readable, by any user."""
+    path = path.resolve()
+    for folder in path.parents:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            return False
+    return bool(path.stat().st_mode & stat.S_IROTH)
+
+
+def nobody_can_run_this_python() -> bool:
+    """Whether snmpsim, dropped to user nobody, can still load this Python and its packages."""
+    spec = importlib.util.find_spec("snmpsim")
+    paths = [Path(sys.executable), Path(sys.prefix) / "pyvenv.cfg"]
+    if spec is not None and spec.origin:
+        paths.append(Path(spec.origin))
+    try:
+        return all(_others_can_reach(p) for p in paths if p.exists())
+    except OSError:
+        return False
 
 
 def _copy_recordings(data: Path) -> None:
@@ -106,13 +129,7 @@ def start_snmpsim(*, log_path: Path, registry: list[Child] | None = None) -> Snm
         raise
     child.stop()
     shutil.rmtree(workdir, ignore_errors=True)
-    hint = ""
-    if os.geteuid() == 0:
-        hint = (
-            "\nsnmpsim runs as 'nobody' when started as root: this Python and its packages must be "
-            f"readable by nobody ({sys.executable}); a virtual environment under /root is not."
-        )
-    raise DemoSnmpError(f"snmpsim did not answer on UDP port {port}:\n{child.log_tail()}{hint}")
+    raise DemoSnmpError(f"snmpsim did not answer on UDP port {child.port}:\n{child.log_tail()}")
 
 
 def _launch(workdir: Path, log_path: Path, registry: list[Child] | None) -> Child:
@@ -131,12 +148,22 @@ def _launch(workdir: Path, log_path: Path, registry: list[Child] | None) -> Chil
         f"--cache-dir={cache}",
         "--log-level=error",  # info logs every request
     ]
+    env = None
     if os.geteuid() == 0:
-        shutil.chown(cache, "nobody", "nogroup")
-        args += ["--process-user", "nobody", "--process-group", "nogroup"]
+        if nobody_can_run_this_python():
+            shutil.chown(cache, "nobody", "nogroup")
+            args += ["--process-user", "nobody", "--process-group", "nogroup"]
+        else:
+            # e.g. a clone under /root (mode 0700): nobody can't read the venv; stay root, loopback only.
+            log.info("snmpsim stays root: user nobody cannot read %s", sys.prefix)
+            env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
     port = free_udp_port()
     child = start_child(
-        "snmpsim", [*args, f"--agent-udpv4-endpoint=127.0.0.1:{port}"], log_path=log_path, registry=registry
+        "snmpsim",
+        [*args, f"--agent-udpv4-endpoint=127.0.0.1:{port}"],
+        log_path=log_path,
+        registry=registry,
+        env=env,
     )
     child.port = port
     return child
