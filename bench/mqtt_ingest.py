@@ -137,7 +137,7 @@ def wait_progress(current: Callable[[], int], target: int, stall_s: float = 15.0
             reached_at = time.time()
         if value >= target or time.monotonic() - last_change > stall_s:
             return reached_at
-        time.sleep(0.002)
+        time.sleep(0.005)  # coarse enough not to steal the GIL from the threads being measured
 
 
 # -- consumers ---------------------------------------------------------------------------------
@@ -206,6 +206,33 @@ class CountingSink:
 
     def unknown_source(self, *, source: str, key: str, payload: str, at: datetime) -> None:
         pass
+
+
+class TimingSink:
+    """Passes everything to the real sink, noting when each hot fridge's reading was handed over."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.submitted_at: dict[str, float] = {}
+
+    def submit(self, readings: Sequence[Any], *, on_stored: Callable[[], None] | None = None) -> None:
+        now = time.time()
+        for r in readings:
+            if r.subject.startswith("hot-"):
+                self.submitted_at.setdefault(r.subject, now)
+        self.inner.submit(readings, on_stored=on_stored)
+
+    def reject(self, *, source: str, reason: str, detail: str) -> None:
+        self.inner.reject(source=source, reason=reason, detail=detail)
+
+    def unknown_source(self, *, source: str, key: str, payload: str, at: datetime) -> None:
+        self.inner.unknown_source(source=source, key=key, payload=payload, at=at)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
 class CollectorConsumer:
@@ -306,7 +333,12 @@ def build_runtime(workdir: Path, hot: int) -> Any:
 
 
 def latency(
-    runtime: Any, consumer: CollectorConsumer, broker: Mosquitto, args: argparse.Namespace, workdir: Path
+    runtime: Any,
+    consumer: CollectorConsumer,
+    timing: TimingSink,
+    broker: Mosquitto,
+    args: argparse.Namespace,
+    workdir: Path,
 ) -> dict[str, Any]:
     """Steady rate; every alert_every-th message opens an alert on a fresh fridge."""
     from sqlalchemy import func, select
@@ -331,16 +363,41 @@ def latency(
     publish(broker.port, count, rate=args.rate, alert_every=args.alert_every, times_file=str(times_file))
     wait_progress(lambda: len(opened_at), hot, stall_s=10)
     published = json.loads(times_file.read_text())
-    latencies = sorted((opened_at[f"hot-{n}"] - t) * 1000 for n, t in published if f"hot-{n}" in opened_at)
+    in_order = [(t, (opened_at[f"hot-{n}"] - t) * 1000) for n, t in published if f"hot-{n}" in opened_at]
+    latencies = sorted(lat for _, lat in in_order)
+    if in_order:  # the worst second of the run: where a tail comes from
+        start = in_order[0][0]
+        by_second: dict[int, list[float]] = {}
+        for t, lat in in_order:
+            by_second.setdefault(int(t - start), []).append(lat)
+        worst = max(by_second, key=lambda sec: max(by_second[sec]))
+        print(
+            "latency by second of the run (max ms): "
+            + " ".join(f"{sec}:{max(v):.0f}" for sec, v in sorted(by_second.items()))
+            + f"; worst second {worst}"
+        )
     with runtime.sessions() as session:
         alerts = session.scalar(select(func.count()).select_from(Alert).where(Alert.subject.like("hot-%")))
+    to_sink = sorted(
+        (timing.submitted_at[f"hot-{n}"] - t) * 1000
+        for n, t in published
+        if f"hot-{n}" in timing.submitted_at
+    )
+    in_pipeline = sorted(
+        (opened_at[s] - timing.submitted_at[s]) * 1000 for s in opened_at if s in timing.submitted_at
+    )
+    print(
+        f"latency split: publish → handed to the pipeline p50 {percentile(to_sink, 0.5):.1f} ms "
+        f"p99 {percentile(to_sink, 0.99):.1f} ms; handed over → alert committed p50 "
+        f"{percentile(in_pipeline, 0.5):.1f} ms p99 {percentile(in_pipeline, 0.99):.1f} ms"
+    )
     return {
         "messages": count,
         "hot": hot,
         "opened": len(latencies),
         "in_storage": int(alerts or 0),
         "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan"),
+        "p99": percentile(latencies, 0.99),
         "max": latencies[-1] if latencies else float("nan"),
     }
 
@@ -432,11 +489,12 @@ def main() -> None:
             hot = len(range(0, int(args.latency_seconds * args.rate), args.alert_every))
             runtime = build_runtime(workdir, hot)
             runtime.pipeline.start()
+            timing = TimingSink(runtime.sink)
             agent = CollectorConsumer(
                 broker,
                 "collector into the pipeline (rules + SQLite)",
                 "bench-agent",
-                runtime.sink,
+                timing,
                 equipment_ids(hot),
                 args.protocol,
             )
@@ -445,7 +503,7 @@ def main() -> None:
                 rows = history_rows(runtime)
                 print(line(agent.name, full))
                 print(f"history rows stored: {rows:,} of {2 * n:,} published")
-                lat = latency(runtime, agent, broker, args, workdir)
+                lat = latency(runtime, agent, timing, broker, args, workdir)
                 print(f"collector stats: {agent.sub.stats.snapshot()}")
             finally:
                 agent.close()
