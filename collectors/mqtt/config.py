@@ -22,6 +22,37 @@ _SEGMENT_NAME = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 METRIC_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
+def pattern_names(pattern: str) -> list[str]:
+    """Names of the `{name}` segments of a pattern, in order."""
+    return [m.group(1) for seg in pattern.split("/") if (m := _SEGMENT_NAME.fullmatch(seg))]
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise ValueError unless every segment is literal, `{name}`, `+`, or a final `#`."""
+    if not pattern:
+        raise ValueError("a topic pattern can't be empty")
+    segments = pattern.split("/")
+    seen: set[str] = set()
+    for index, seg in enumerate(segments):
+        if seg == "#":
+            if index != len(segments) - 1:
+                raise ValueError(f"{pattern!r}: '#' may only be the last segment")
+            continue
+        if seg == "+":
+            continue
+        match = _SEGMENT_NAME.fullmatch(seg)
+        if match:
+            name = match.group(1)
+            if name in seen:
+                raise ValueError(f"{pattern!r}: segment {{{name}}} appears twice")
+            seen.add(name)
+            continue
+        if any(ch in seg for ch in "{}+#"):
+            raise ValueError(
+                f"{pattern!r}: segment {seg!r} must be literal text, a whole {{name}}, '+' or a final '#'"
+            )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,6 +88,16 @@ class TopicSettings(_Strict):
     def _valid_pattern(cls, value: str) -> str:
         check_pattern(value)
         return value
+
+    @model_validator(mode="after")
+    def _named_segments(self) -> TopicSettings:
+        needs = {"readings": ("equipment", "metric"), "counts": ("sku",), "weights": ("sku",)}
+        for key, names in needs.items():
+            pattern = getattr(self, key)
+            for name in names:
+                if name not in pattern_names(pattern):
+                    raise ValueError(f"topics.{key} {pattern!r} needs a {{{name}}} segment")
+        return self
 
     @field_validator("alerts")
     @classmethod
@@ -229,34 +270,3 @@ class MqttSettings(_Strict):
             lines = text.splitlines()
             return lines[0] if lines else ""
         return None
-
-
-def pattern_names(pattern: str) -> list[str]:
-    """Names of the `{name}` segments of a pattern, in order."""
-    return [m.group(1) for seg in pattern.split("/") if (m := _SEGMENT_NAME.fullmatch(seg))]
-
-
-def check_pattern(pattern: str) -> None:
-    """Raise ValueError unless every segment is literal, `{name}`, `+`, or a final `#`."""
-    if not pattern:
-        raise ValueError("a topic pattern can't be empty")
-    segments = pattern.split("/")
-    seen: set[str] = set()
-    for index, seg in enumerate(segments):
-        if seg == "#":
-            if index != len(segments) - 1:
-                raise ValueError(f"{pattern!r}: '#' may only be the last segment")
-            continue
-        if seg == "+":
-            continue
-        match = _SEGMENT_NAME.fullmatch(seg)
-        if match:
-            name = match.group(1)
-            if name in seen:
-                raise ValueError(f"{pattern!r}: segment {{{name}}} appears twice")
-            seen.add(name)
-            continue
-        if any(ch in seg for ch in "{}+#"):
-            raise ValueError(
-                f"{pattern!r}: segment {seg!r} must be literal text, a whole {{name}}, '+' or a final '#'"
-            )

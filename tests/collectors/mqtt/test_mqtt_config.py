@@ -89,3 +89,17 @@ def test_bad_mappings_say_why(mapping: dict[str, object], message: str) -> None:
 def test_tls_cert_needs_key() -> None:
     with pytest.raises(ValidationError, match="go together"):
         MqttSettings.model_validate({"tls": {"cert_file": "/c.pem"}})
+
+
+@pytest.mark.parametrize(
+    ("topics", "message"),
+    [
+        ({"readings": "facility/{site}/eq/{id}/{metric}"}, "equipment"),
+        ({"counts": "facility/{site}/shelf/count"}, "sku"),
+        ({"alerts": "facility/{site}/alerts"}, "alert_id"),
+        ({"watch": "facility/#/x"}, "last segment"),
+    ],
+)
+def test_default_topics_keep_their_named_segments(topics: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        MqttSettings.model_validate({"topics": topics})
