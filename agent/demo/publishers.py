@@ -60,11 +60,11 @@ def clinic_devices(site: str) -> list[Device]:
 
     return [
         fridge("fridge-pharmacy-1", steady(4.6, wobble=0.4)),
-        # The door of fridge 2 was left open: above 8 °C after about 5 s, levelling at 9.4 °C.
-        fridge("fridge-pharmacy-2", ramp(6.5, 0.3, 9.4)),
+        # The door of fridge 2 was left open: above 8 °C after about 4 s, levelling at 9.4 °C.
+        fridge("fridge-pharmacy-2", ramp(7.0, 0.3, 9.4)),
         fridge("fridge-ward-3", steady(5.1, wobble=0.3, period_s=45)),
-        # Ward 3's gloves are taken one box every 3 s: at the reorder point (20) after 18 s.
-        shelf("gloves-nitrile-m", steps(26, 3.0, 18)),
+        # Ward 3's gloves are taken one box every 3 s: at the reorder point (20) after 12 s.
+        shelf("gloves-nitrile-m", steps(24, 3.0, 18)),
         shelf("syringes-5ml", steady(140)),
         shelf("masks-surgical", steady(310)),
     ]

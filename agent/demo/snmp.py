@@ -1,7 +1,7 @@
 """snmpsim serving the demo's recorded printers and UPS over real SNMP on a free loopback UDP port.
 
 Each `NAME.snmprec` is served under community NAME. The Ward 3 printer's black toner level is
-a `numeric` variation (snmpsim's own module): it drains from 13 % to 3 % in about a minute.
+a `numeric` variation (snmpsim's own module): it drains from 12 % to 3 % in a minute.
 
 As root, snmpsim refuses to run unless it drops to another user; it then runs as nobody/nogroup,
 so its data goes to a world-readable temp dir and it gets a cache dir that nobody may write. When

@@ -407,7 +407,7 @@ def test_taken_port_falls_back_to_a_free_one() -> None:
 
 
 def test_scripts_cross_their_thresholds() -> None:
-    warming = ramp(6.5, 0.3, 9.4)
-    assert warming(0) < 8 < warming(10) and warming(1000) == 9.4
-    shelf = steps(26, 3.0, 18)
-    assert shelf(0) == 26 and shelf(18) == 20 and shelf(1000) == 18
+    warming = ramp(7.0, 0.3, 9.4)
+    assert warming(0) < 8 < warming(5) and warming(1000) == 9.4
+    shelf = steps(24, 3.0, 18)
+    assert shelf(0) == 24 and shelf(12) == 20 and shelf(1000) == 18
