@@ -147,6 +147,7 @@ def schedule_snmp_polls(
 ) -> None:
     """One job per device at its own interval: coalesced, never two at once, jittered."""
     errors = DeviceErrorLog()
+    poller.prepare(targets)
     now = clock()
     for target in targets:
         interval = target.interval_s

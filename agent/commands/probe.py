@@ -90,6 +90,7 @@ def _host_target(args: argparse.Namespace, config: Any) -> SnmpTarget:
 
 async def _poll_all(targets: list[SnmpTarget], max_concurrency: int) -> list[PollResult]:
     poller = SnmpPoller(max_concurrency=max_concurrency)
+    poller.prepare(targets)
     try:
         now = datetime.now(UTC)
         return list(await asyncio.gather(*(poller.poll(target, now=now) for target in targets)))
