@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rules.consumption import (
     CHANGE_CONSUMPTION,
@@ -77,3 +79,38 @@ def test_suggested_reorder_point_shows_its_arithmetic() -> None:
 
 def test_no_suggestion_when_the_current_reorder_point_is_enough() -> None:
     assert suggest_reorder_point(sku="X", name="X", daily_totals=[1.0] * 10, lead_time_days=2, current=5, stockouts=1) is None
+
+
+@given(
+    previous=st.one_of(st.none(), st.floats(min_value=0, max_value=1e5)),
+    value=st.floats(min_value=0, max_value=1e5),
+    use=st.one_of(st.none(), st.floats(min_value=0, max_value=1e3)),
+    hours=st.floats(min_value=0, max_value=24 * 60),
+)
+def test_a_change_is_one_kind_and_only_drops_count_as_use(
+    previous: float | None, value: float, use: float | None, hours: float
+) -> None:
+    verdict = classify_change(previous, value, daily_use=use, elapsed=timedelta(hours=hours))
+    assert verdict.consumed >= 0
+    if verdict.kind == CHANGE_CONSUMPTION:
+        assert previous is not None and verdict.consumed == previous - value > 0
+    else:
+        assert verdict.consumed == 0
+    if verdict.kind == CHANGE_RESTOCK:
+        assert previous is not None and value > previous
+    if verdict.kind == CHANGE_UNEXPECTED_DROP:
+        assert previous is not None and use and verdict.excess > 3 * use
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e4), min_size=1, max_size=60),
+       st.floats(min_value=0.5, max_value=30), st.floats(min_value=0, max_value=1e4))
+def test_a_suggestion_always_raises_the_reorder_point_and_covers_lead_time_use(
+    totals: list[float], lead: float, current: float
+) -> None:
+    suggestion = suggest_reorder_point(
+        sku="X", name="X", daily_totals=totals, lead_time_days=lead, current=current, stockouts=1
+    )
+    if suggestion is not None:
+        assert suggestion.suggested > current
+        assert suggestion.suggested >= suggestion.daily_use * lead - 1e-6
+        assert f"rounded up to {suggestion.suggested}." in suggestion.arithmetic
