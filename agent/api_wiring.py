@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
 from api.app import create_app
+from api.auth import SignInLimiter
 
 if TYPE_CHECKING:
     from agent.runtime import Runtime
@@ -55,4 +56,5 @@ def build_app(runtime: Runtime) -> Any:
         secure_cookies=runtime.config.api.cookie_secure,
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
+        sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
     )

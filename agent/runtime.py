@@ -118,7 +118,7 @@ class Runtime:
             metrics=self.metrics,
             publish_alert=None,
             send_email=self._email_sender(),
-            team_emails={name: t.emails for name, t in config.teams.items()},
+            team_emails={name: t.emails for name, t in config.teams.items()} if config.notifications.alert_emails else {},
             coordinator_emails=config.notifications.coordinator_emails,
             site_name=config.site.name,
         )

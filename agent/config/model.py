@@ -60,11 +60,11 @@ class ApiConfig(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    base_url: str | None = None
     session_secret_env: str | None = "FACILITY_SESSION_SECRET"
     session_secret_file: Path | None = None
     cookie_secure: bool = False
-    login_attempts_per_minute: int = 10
+    sign_in_failures: int = Field(default=5, ge=1)  # failed sign-ins allowed per user and per address...
+    sign_in_window: Duration = timedelta(minutes=5)  # ...within this window
 
 
 class MatchConfig(Section):
@@ -151,7 +151,7 @@ class NotificationsConfig(Section):
     restock_report: RestockReportConfig = RestockReportConfig()
     weekly_summary: WeeklySummaryConfig = WeeklySummaryConfig()
     coordinator_emails: list[str] = []
-    alert_emails: bool = False  # email each team's alerts; off by default, the queue is the primary channel
+    alert_emails: bool = True  # email each team (teams.<id>.emails) its alerts as they open, rise and resolve
 
 
 class AlertingConfig(Section):
