@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from agent.inventory.supply_rules import DAYS_METRIC, DROP_METRIC, put_rule, toner_rule
@@ -92,6 +93,8 @@ class InventoryHook:
                         derived.extend(self.apply_count(session, reading))
                 elif reading.metric.startswith("toner.") and reading.subject in self.printers:
                     derived.extend(self._toner_reading(session, reading))
+            except DBAPIError:
+                raise  # storage trouble: the pipeline retries the whole batch
             except Exception:  # noqa: BLE001 - one odd reading must not lose the batch
                 log.exception("inventory could not process %s/%s", reading.subject, reading.metric)
         return derived
