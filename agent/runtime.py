@@ -118,7 +118,7 @@ class Runtime:
             metrics=self.metrics,
             publish_alert=None,
             send_email=self._email_sender(),
-            team_emails={name: t.emails for name, t in config.teams.items()} if config.notifications.alert_emails else {},
+            team_emails=self._team_emails(),
             coordinator_emails=config.notifications.coordinator_emails,
             site_name=config.site.name,
         )
@@ -132,6 +132,14 @@ class Runtime:
             )
         )
         return self
+
+    def _team_emails(self) -> dict[str, list[str]]:
+        config = self.config
+        emails = {name: list(t.emails) for name, t in config.teams.items()} if config.notifications.alert_emails else {}
+        # Alerts for the coordinator (e.g. a failed restock report) reach coordinator_emails
+        # unless a team called "coordinator" is configured.
+        emails.setdefault("coordinator", list(config.notifications.coordinator_emails))
+        return emails
 
     def _inventory_rules(self) -> list[Rule]:
         try:
