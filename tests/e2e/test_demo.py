@@ -227,6 +227,15 @@ def assert_all_gone(run: DemoRun) -> None:
         raise AssertionError(f"processes left behind: {left}\n{run.output()[-4000:]}") from None
 
 
+def assert_temp_dirs_removed(run: DemoRun) -> None:
+    """snmpsim's data lives in a temp dir of its own, which must go with it."""
+    dirs = {
+        Path(m.group(1)).parent for cmd in run.seen.values() if (m := re.search(r"--data-dir=(\S+)", cmd))
+    }
+    assert dirs, run.seen
+    assert not [d for d in dirs if d.exists()], dirs
+
+
 # ---------------------------------------------------------------------- environment of a new user
 def path_without(program: str) -> str:
     """This PATH with the directories that hold `program` left out, plus the usual system ones."""
@@ -311,6 +320,7 @@ def test_readme_demo_in_a_fresh_clone_without_mosquitto(world_readable_tmp: Path
         assert run.find(r"^Stopped\.$"), run.output()[-4000:]
         assert "Traceback" not in run.output(), run.output()[-6000:]
         assert_all_gone(run)
+        assert_temp_dirs_removed(run)
         left = [pid for pid in _all_pids() if str(clone) in cmdline(pid) and alive(pid)]
         assert not left, {pid: cmdline(pid) for pid in left}
     finally:
@@ -347,8 +357,35 @@ def test_installed_demo_with_mosquitto_port_taken_and_sigterm(tmp_path: Path) ->
             assert "Traceback" not in run.output(), run.output()[-6000:]
             assert len(run.seen) >= 3, run.seen  # the agent, snmpsim and mosquitto at least
             assert_all_gone(run)
+            assert_temp_dirs_removed(run)
         finally:
             run.kill_leftovers()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("after", [r"SNMP simulator", r"MQTT broker", r"agent: SQLite database ready"])
+def test_ctrl_c_during_start_up_leaves_nothing_behind(tmp_path: Path, after: str) -> None:
+    command = Path(sys.executable).with_name("facility-agent")
+    if not command.exists():
+        pytest.skip("facility-agent is not installed in this environment")
+    run = DemoRun(
+        [str(command), "demo", "--port", "0", "--data-dir", str(tmp_path / "demo-data")],
+        cwd=tmp_path,
+        env=new_user_env(),
+    )
+    try:
+        run.wait_for(after, timeout=60)
+        os.killpg(run.process.pid, signal.SIGINT)
+        assert run.process.wait(60) == 0, run.output()[-4000:]
+        run._reader.join(10)
+        assert run.find(r"^Stopped\.$"), run.output()[-4000:]
+        assert "Traceback" not in run.output(), run.output()[-6000:]
+        assert len(run.seen) >= 2, run.seen  # the demo and snmpsim at least
+        assert_all_gone(run)
+        assert_temp_dirs_removed(run)
+    finally:
+        run.kill_leftovers()
 
 
 # ---------------------------------------------------------------------- the parts, quickly
