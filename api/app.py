@@ -6,7 +6,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -73,6 +73,7 @@ def create_app(
     app.state.timezone = timezone
 
     _install_error_handlers(app)
+    app.add_middleware(RejectNulBytes)
 
     from api.pages import router as pages_router
     from api.routes import admin, alerts, equipment, events, ops, supplies
@@ -83,6 +84,28 @@ def create_app(
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     return app
+
+
+class RejectNulBytes:
+    """422 for a NUL character in the path or query string: no database text column can hold it,
+    and it is never meaningful in a name, an id or a filter."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            path: str = scope.get("path", "")
+            if b"%00" in query or b"\x00" in query or "\x00" in path:
+                field = "path"
+                for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                    if "\x00" in key or "\x00" in value:
+                        field = key.replace("\x00", "")
+                        break
+                await _error(422, "NUL characters are not allowed in the address", field)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _error(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator
 
 from api.auth import (
     CSRF_FIELD,
@@ -18,6 +19,7 @@ from api.auth import (
     SESSION_MAX_AGE,
     check_csrf,
     principal_from,
+    services_dependency,
     services_of,
     session_of,
     signer_of,
@@ -43,6 +45,10 @@ def _templates(request: Request) -> Jinja2Templates:
     return templates_
 
 
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "")  # no database text column can hold NUL
+
+
 def _num(value: Any) -> str:
     if value is None:
         return "–"
@@ -65,7 +71,7 @@ def signed_in(request: Request) -> Principal:
 
 
 Who = Annotated[Principal, Depends(signed_in)]
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 
 
 def render(request: Request, name: str, who: Principal | None, status: int = 200, **context: Any) -> HTMLResponse:
@@ -97,7 +103,7 @@ def _back(target: str, **params: str) -> RedirectResponse:
 def _act(request: Request, who: Principal, needed: Role, csrf: str, next_url: str, action: Any, done: str) -> Response:
     """Run a form action: CSRF and role first, then the service; errors come back as a notice."""
     check_csrf(request, csrf)
-    target = _safe_next(next_url)
+    target = _safe_next(next_url.replace("\x00", ""))
     if not who.role.allows(needed):
         return _back(target, error=f"This needs the {needed.value} role.")
     try:
@@ -124,7 +130,7 @@ def login_page(request: Request, next: Annotated[str, Query(alias="next")] = "/"
 def login(
     request: Request,
     services: Svc,
-    username: Annotated[str, Form(max_length=100)] = "",
+    username: Annotated[str, Form(max_length=100), AfterValidator(_no_nul)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     next_url: Annotated[str, Form(alias="next")] = "/",
@@ -221,8 +227,8 @@ def alert_page(request: Request, alert_id: int, who: Who, services: Svc) -> Resp
 
 
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-Next = Annotated[str, Form(alias="next")]
-Comment = Annotated[str, Form(max_length=2000)]
+Next = Annotated[str, Form(alias="next"), AfterValidator(_no_nul)]
+Comment = Annotated[str, Form(max_length=2000), AfterValidator(_no_nul)]
 
 
 @router.post("/alerts/{alert_id}/ack")
@@ -246,7 +252,7 @@ def unack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_to
 @router.post("/alerts/{alert_id}/resolve")
 def resolve_form(
     request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/",
-    comment: Comment = "", reason: Annotated[str, Form(max_length=30)] = "",
+    comment: Comment = "", reason: Annotated[str, Form(max_length=30), AfterValidator(_no_nul)] = "",
 ) -> Response:
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
@@ -258,7 +264,7 @@ def resolve_form(
 @router.post("/alerts/{alert_id}/assign")
 def assign_form(
     request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/",
-    comment: Comment = "", assignee: Annotated[str, Form(max_length=100)] = "",
+    comment: Comment = "", assignee: Annotated[str, Form(max_length=100), AfterValidator(_no_nul)] = "",
 ) -> Response:
     return _act(
         request, who, Role.COORDINATOR, csrf_token, next_url,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 HUMAN_RESOLVE_REASONS = ("fixed", "restocked", "false_alarm", "sensor_fault", "other")
 ROLES = ("viewer", "staff", "coordinator", "admin")
@@ -16,6 +16,14 @@ ROLES = ("viewer", "staff", "coordinator", "admin")
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text can't hold NUL; refuse it here with the field's name, not a 500 later.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class AckBody(Body):

@@ -8,7 +8,11 @@ Each server runs in its own process (uvicorn, one worker, like the agent); the l
 this process over keep-alive HTTP/1.1 connections with a minimal asyncio client, so the client
 costs little next to the server.
 
-    .venv/bin/python bench/api_load.py [--seconds 20] [--clients 50] [--backends sqlite,postgresql]
+    .venv/bin/python bench/api_load.py [--seconds 20] [--clients 50] [--backends sqlite,postgresql] [--paced-rate 100]
+
+Two ways to load: closed loop (each client sends again as soon as it is answered: the most the
+server can do, and latency is then mostly queueing, clients ÷ throughput) and paced (the same
+clients sending a fixed total rate, latency counted from when each request was due).
 """
 
 from __future__ import annotations
@@ -188,11 +192,26 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
 # ---------------------------------------------------------------------- load
 
 
-async def _client(port: int, request: bytes, until: float, latencies: list[float], errors: list[str]) -> None:
+async def _client(
+    port: int, request: bytes, until: float, latencies: list[float], errors: list[str], interval: float, offset: float
+) -> None:
+    """One keep-alive connection. interval 0: back to back (closed loop). Otherwise requests are
+    scheduled every interval seconds and latency counts from the scheduled time, so a slow
+    response also charges the requests it delayed (no coordinated omission)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    next_at = time.perf_counter() + offset
     try:
-        while time.perf_counter() < until:
-            start = time.perf_counter()
+        while True:
+            if interval:
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                start = next_at
+                next_at += interval
+            else:
+                start = time.perf_counter()
+            if start >= until:
+                break
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
@@ -210,15 +229,23 @@ async def _client(port: int, request: bytes, until: float, latencies: list[float
         writer.close()
 
 
-async def _load(port: int, path: str, headers: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+async def _load(
+    port: int, path: str, headers: dict[str, str], clients: int, seconds: float, rate: float = 0.0
+) -> dict[str, float]:
     lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: application/json"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     latencies: list[float] = []
     errors: list[str] = []
+    interval = clients / rate if rate else 0.0
     start = time.perf_counter()
     until = start + seconds
-    await asyncio.gather(*(_client(port, request, until, latencies, errors) for _ in range(clients)))
+    await asyncio.gather(
+        *(
+            _client(port, request, until, latencies, errors, interval, interval * i / clients)
+            for i in range(clients)
+        )
+    )
     elapsed = time.perf_counter() - start
     if not latencies:
         raise RuntimeError(f"no responses from {path}: {errors[:3]}")
@@ -232,9 +259,11 @@ async def _load(port: int, path: str, headers: dict[str, str], clients: int, sec
     }
 
 
-def load(port: int, path: str, headers: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+def load(
+    port: int, path: str, headers: dict[str, str], clients: int, seconds: float, rate: float = 0.0
+) -> dict[str, float]:
     asyncio.run(_load(port, path, headers, clients, min(2.0, seconds)))  # warm-up: connections, caches, plans
-    return asyncio.run(_load(port, path, headers, clients, seconds))
+    return asyncio.run(_load(port, path, headers, clients, seconds, rate))
 
 
 def run_server(target: Any, *args: Any) -> tuple[multiprocessing.Process, int]:
@@ -294,21 +323,33 @@ def main() -> int:
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=100.0,
+        help="also measure with the clients sending this many requests/s in all (0: skip)",
+    )
     args = parser.parse_args()
     from agent.storage.migrate import upgrade
 
     print(
-        f"{args.alerts:,} alerts ({args.open:,} open), {args.clients} concurrent clients, {args.seconds:g} s per endpoint, "
-        f"one uvicorn worker per server, CPUs: {os.cpu_count()}"
+        f"{args.alerts:,} alerts ({args.open:,} open), {args.clients} concurrent clients, {args.seconds:g} s per "
+        f"measurement, one uvicorn worker per server, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at start"
     )
+    print("closed loop: every client sends its next request as soon as the last one is answered")
+    if args.paced_rate:
+        print(f"paced: the {args.clients} clients send {args.paced_rate:g} requests/s in all, latency from the scheduled time")
     proc, port = run_server(serve_bare)
     try:
         bare = load(port, "/bare", {}, args.clients, args.seconds)
+        print(row("baseline: bare FastAPI constant", bare))
+        if args.paced_rate:
+            print(row("baseline: bare, paced", load(port, "/bare", {}, args.clients, args.seconds, args.paced_rate)))
     finally:
         stop_server(proc)
-    print(row("baseline: bare FastAPI constant", bare))
 
-    results: dict[tuple[str, str], dict[str, float]] = {}
+    results: dict[tuple[str, str, str], dict[str, float]] = {}
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         with tempfile.TemporaryDirectory() as tmp:
             schema = None
@@ -326,18 +367,26 @@ def main() -> int:
                     headers = {"Authorization": f"Bearer {token}"}
                     for path in ("/api/v1/queue", "/api/v1/alerts"):
                         result = load(port, path, headers, args.clients, args.seconds)
-                        results[(backend, path)] = result
+                        results[(backend, path, "closed")] = result
                         ratio = result["rps"] / bare["rps"]
                         print(row(f"[{backend}] GET {path}", result) + f"   {ratio:.2f} x baseline req/s")
+                        if args.paced_rate:
+                            paced = load(port, path, headers, args.clients, args.seconds, args.paced_rate)
+                            results[(backend, path, "paced")] = paced
+                            print(row(f"[{backend}] GET {path}, paced", paced))
                 finally:
                     stop_server(proc)
             finally:
                 if schema:
                     drop_schema(schema)
-    for (backend, path), result in results.items():
-        if path == "/api/v1/queue":
-            verdict = "meets" if result["p99_ms"] < TARGET_P99_MS else "MISSES"
-            print(f"queue p99 on {backend}: {result['p99_ms']:.1f} ms ({verdict} the {TARGET_P99_MS:.0f} ms target)")
+    print(f"target: queue p99 under {TARGET_P99_MS:.0f} ms")
+    ordered = sorted(
+        ((k, v) for k, v in results.items() if k[1] == "/api/v1/queue"),
+        key=lambda kv: (kv[0][0] == "postgresql", kv[0][2] == "closed"),
+    )
+    for (backend, _, mode), result in ordered:  # the closed-loop PostgreSQL figure comes last
+        verdict = "meets" if result["p99_ms"] < TARGET_P99_MS else "MISSES"
+        print(f"queue p99 on {backend} ({mode}): {result['p99_ms']:.1f} ms ({verdict} the target)")
     return 0
 
 

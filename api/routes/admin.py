@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.exceptions import RequestValidationError
 
 from api import examples as ex
-from api.auth import require, services_of
+from api.auth import require, services_dependency
 from api.ports import Services
 from api.schemas import SilenceBody, TokenBody, UserBody, error_responses
 from rules.views import NewToken, Principal, Role, SilenceView, TokenView, UserView
 
 router = APIRouter()
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 viewer = Depends(require(Role.VIEWER))
 coordinator = Depends(require(Role.COORDINATOR))
 admin = Depends(require(Role.ADMIN))

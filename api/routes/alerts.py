@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from api import examples as ex
-from api.auth import require, services_of
+from api.auth import require, services_dependency
 from api.jsonio import respond
 from api.ports import Services
 from api.schemas import AckBody, AssignBody, CommentBody, ResolveBody, error_responses
@@ -31,7 +31,7 @@ SeverityFilter = Annotated[str | None, Query(pattern="^(info|warning|critical)$"
 viewer = Depends(require(Role.VIEWER))
 staff = Depends(require(Role.STAFF))
 coordinator = Depends(require(Role.COORDINATOR))
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 
 
 @router.get(

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from api import examples as ex
-from api.auth import require, services_of
+from api.auth import require, services_dependency
 from api.jsonio import respond
 from api.ports import Services
 from api.schemas import error_responses
 from rules.views import EquipmentView, Principal, Role
 
 router = APIRouter(tags=["equipment"])
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 viewer = Depends(require(Role.VIEWER))
 
 

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from api.auth import require, services_of
+from api.auth import require, services_dependency
 from api.ports import Services
 from api.schemas import error_responses
 from rules.views import AlertChange, Principal, Role
 
 router = APIRouter(tags=["live"])
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 
 EXAMPLE = (
     "retry: 3000\n\n"

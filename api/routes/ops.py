@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import services_of
+from api.auth import services_dependency
 from api.ports import Services
 from api.schemas import Health
 
 router = APIRouter(tags=["operations"])
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 
 
 @router.get(

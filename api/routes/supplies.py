@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api import examples as ex
-from api.auth import require, services_of
+from api.auth import require, services_dependency
 from api.ports import Services
 from api.schemas import CountBody, SupplySettingsBody, error_responses
 from rules.restock import RestockLine, RestockReportView, SupplyLevel
 from rules.views import Principal, Role
 
 router = APIRouter(tags=["supplies"])
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services_dependency)]
 viewer = Depends(require(Role.VIEWER))
 staff = Depends(require(Role.STAFF))
 coordinator = Depends(require(Role.COORDINATOR))

@@ -282,3 +282,14 @@ def test_silences_are_created_listed_and_ended(stack: Stack, client: TestClient)
     ended = client.delete(f"/api/v1/silences/{made['id']}", headers=h)
     assert ended.status_code == 200 and ended.json()["ends_at"] == "2026-11-26T09:00:00Z"
     assert client.get("/api/v1/silences", headers=h).json() == []
+
+
+def test_nul_characters_are_a_422_naming_the_field(stack: Stack, client: TestClient) -> None:
+    h = stack.headers("staff")
+    alert = stack.new_alert()
+    r = client.get("/api/v1/equipment?kind=%00", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "kind"
+    r = client.get("/api/v1/equipment/fr%00idge", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "path"
+    r = client.post(f"/api/v1/alerts/{alert}/comments", json={"text": "a\u0000b"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "text"
