@@ -7,7 +7,8 @@ service functions. The runtime builds it and hands it to ``api.app.create_app``:
         sessions=sessions,            # sqlalchemy sessionmaker
         pipeline=pipeline,            # agent.pipeline.Pipeline (started)
         clock=clock,                  # () -> aware UTC datetime
-        inventory=None,               # supplies functions (default: agent.services.supplies)
+        inventory=inventory,          # the runtime's Inventory, or an object with the supplies
+                                      # functions; either way agent.services.supplies by default
         live=live,                    # agent.live.LiveBroadcaster (None: /api/v1/events stays quiet)
         readiness=None,               # () -> (ready, {check: detail}); default checks DB, schema, pipeline
         metrics=metrics.render,       # () -> bytes of Prometheus text; default: empty
@@ -94,6 +95,7 @@ class AppServices:
         self.pipeline = pipeline
         self.clock = clock
         self._inventory = inventory
+        self._supplies: Any = None
         self.live = live
         self._readiness = readiness
         self._metrics = metrics
@@ -209,10 +211,16 @@ class AppServices:
     # ------------------------------------------------------------------ supplies
     @property
     def inventory(self) -> Any:
-        """The supplies service functions (agent.services.supplies unless the runtime gave others)."""
-        if self._inventory is None:
-            self._inventory = importlib.import_module("agent.services.supplies")
-        return self._inventory
+        """The supplies service functions: ``inventory`` when it provides them (list_supplies,
+        get_supply, record_count, ...), else the module agent.services.supplies. The runtime's
+        agent.inventory.Inventory (hook + sessions) is accepted and means the module."""
+        if self._supplies is None:
+            given = self._inventory
+            self._supplies = (
+                given if given is not None and hasattr(given, "list_supplies")
+                else importlib.import_module("agent.services.supplies")
+            )
+        return self._supplies
 
     @_translated
     def list_supplies(self, *, location: str | None, low_only: bool) -> list[Any]:

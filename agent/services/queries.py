@@ -7,8 +7,8 @@ Keyword-only, like every service function.
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence

@@ -196,3 +196,24 @@ def test_viewer_cannot_use_forms(stack: Stack, client: TestClient) -> None:
     r = client.post(f"/alerts/{alert}/ack", data={"csrf_token": csrf}, follow_redirects=True)
     assert "This needs the staff role" in r.text
     assert client.get(f"/api/v1/alerts/{alert}", headers=stack.headers("viewer")).json()["status"] == "open"
+
+
+def test_the_runtimes_inventory_object_still_serves_supplies(stack: Stack) -> None:
+    """The runtime passes its agent.inventory.Inventory (hook + sessions); supplies still work."""
+    from dataclasses import dataclass
+
+    from agent.services.app_services import AppServices
+
+    @dataclass
+    class NotTheSuppliesModule:
+        hook: object
+        sessions: object
+
+    assert stack.pipeline is not None
+    services = AppServices(
+        sessions=stack.pipeline.sessions,
+        pipeline=stack.pipeline,
+        clock=stack.clock,
+        inventory=NotTheSuppliesModule(hook=None, sessions=None),
+    )
+    assert {s.sku for s in services.list_supplies(location=None, low_only=False)} == {"GLV-M", "TNR-BK"}
