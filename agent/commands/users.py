@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_file:
-        return args.password_file.read_text().strip()
+        return str(args.password_file.read_text()).strip()
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
     if not sys.stdin.isatty():
@@ -114,12 +114,22 @@ def _dispatch(args: argparse.Namespace, sessions: Any) -> int:
             print(f"{t.id}\t{t.prefix}\t{t.username}\t{t.role.value}\t{state}\tlast used {used}\t{t.name}")
         return 0
     if args.command == "token" and args.token_command == "revoke":
-        ident = args.token
-        if ident.isdigit():
-            view = auth.revoke_token(sessions, token_id=int(ident), now=utc_now())
-        else:
-            prefix = ident.removeprefix(auth.TOKEN_PREFIX).split("_", 1)[0]
-            view = auth.revoke_token(sessions, prefix=prefix, now=utc_now())
+        view = _revoke(sessions, args.token)
         print(f"revoked token {view.id} ({view.prefix}) of {view.username}")
         return 0
     raise AssertionError(f"unhandled command {args}")
+
+
+def _revoke(sessions: Any, ident: str) -> Any:
+    """By prefix (8 hex digits, or the whole token) or by id. A prefix can be all digits, so a
+    prefix-shaped argument is tried as a prefix first."""
+    prefix = ident.removeprefix(auth.TOKEN_PREFIX).split("_", 1)[0]
+    if len(prefix) == 8 and all(c in "0123456789abcdef" for c in prefix):
+        try:
+            return auth.revoke_token(sessions, prefix=prefix, now=utc_now())
+        except NotFound:
+            if not ident.isdigit():
+                raise
+    if not ident.isdigit():
+        raise Invalid("token", f"{ident!r} is neither a token id nor a prefix shown by 'token list'")
+    return auth.revoke_token(sessions, token_id=int(ident), now=utc_now())
