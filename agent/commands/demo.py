@@ -1,6 +1,6 @@
 """`facility-agent demo`: a small clinic with simulated equipment, a broker and the real agent.
 
-Needs no config file and no outside service. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+Needs no config file and no outside service. Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything it started.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace, _config: Any) -> int:
         if first and demo.loop is None:
             raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too: closing the terminal must stop the clinic as Ctrl-C does.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         demo.run()
     except KeyboardInterrupt:

@@ -264,6 +264,7 @@ class Demo:
 
     # ------------------------------------------------------------------ stop
     def _stop_everything(self) -> None:
+        self._stop_requested.set()  # from here on a signal only waits for this to finish
         if self._stops or self._children:
             self._say_stopping()
         # The agent has already stopped (runtime.run returns after its shutdown); the rest in

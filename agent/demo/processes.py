@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def _in_child() -> None:
@@ -51,7 +51,7 @@ class Child:
     def running(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after timeout; always reaps the process."""
         if self.process.poll() is None:
             self.process.terminate()

@@ -37,11 +37,15 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def snmpsim_command() -> list[str]:
-    """snmpsim's responder run by this very Python, so it has the packages the agent has."""
+def snmpsim_command(workdir: Path) -> list[str]:
+    """snmpsim's responder run by this very Python, so it has the packages the agent has,
+    behind a guard that stops it (and removes workdir) if the demo dies without cleaning up."""
     if importlib.util.find_spec("snmpsim") is None:
         raise DemoSnmpError("snmpsim is not installed in this Python environment (pip install snmpsim)")
-    return [sys.executable, "-m", "snmpsim.commands.responder"]
+    guard = []
+    if sys.platform.startswith("linux"):
+        guard = [sys.executable, "-m", "agent.demo.guard", "--remove", str(workdir)]
+    return [*guard, sys.executable, "-m", "snmpsim.commands.responder"]
 
 
 class DemoSnmpError(RuntimeError):
@@ -143,7 +147,7 @@ def _launch(workdir: Path, log_path: Path, registry: list[Child] | None) -> Chil
     for file in data.iterdir():
         os.chmod(file, 0o644)
     args = [
-        *snmpsim_command(),
+        *snmpsim_command(workdir),
         f"--data-dir={data}",
         f"--cache-dir={cache}",
         "--log-level=error",  # info logs every request

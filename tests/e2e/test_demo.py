@@ -388,6 +388,31 @@ def test_ctrl_c_during_start_up_leaves_nothing_behind(tmp_path: Path, after: str
         run.kill_leftovers()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
+def test_killed_or_hung_up_demo_leaves_nothing_behind(tmp_path: Path, how: signal.Signals) -> None:
+    """SIGKILL: the children go by their parent-death signal; SIGHUP (terminal closed): as Ctrl-C."""
+    command = Path(sys.executable).with_name("facility-agent")
+    if not command.exists():
+        pytest.skip("facility-agent is not installed in this environment")
+    run = DemoRun(
+        [str(command), "demo", "--port", "0", "--data-dir", str(tmp_path / "demo-data")],
+        cwd=tmp_path,
+        env=new_user_env(),
+    )
+    try:
+        run.wait_for(r"Press Ctrl-C to stop", timeout=90)
+        run.snapshot()
+        os.kill(run.process.pid, how)
+        run.process.wait(60)
+        assert len(run.seen) >= 2, run.seen
+        assert_all_gone(run)
+        assert_temp_dirs_removed(run)
+    finally:
+        run.kill_leftovers()
+
+
 # ---------------------------------------------------------------------- the parts, quickly
 def test_demo_config_is_a_valid_agent_config(tmp_path: Path) -> None:
     from agent.config import load_config_text
