@@ -14,13 +14,16 @@ service functions. The runtime builds it and hands it to ``api.app.create_app``:
         metrics=metrics.render,       # () -> bytes of Prometheus text; default: empty
         stale_after=timedelta(minutes=15),  # equipment not heard from this long shows as stale
         summary_ttl=2.0,              # seconds the queue's counts may be reused (see below)
+        page_ttl=1.0,                 # seconds a page of the queue or of /alerts may be reused
     )
-
-The queue's counts and low-supply panel are the same for every client, so they are reused for
-up to ``summary_ttl`` seconds, and dropped at once when this process's pipeline applies an alert
-change or a count/setting is saved through these services. (Several API processes: another
-process's change shows within ``summary_ttl``.) The page of alerts itself is never cached.
     app = create_app(services, session_secret=..., site_name=..., timezone=...)
+
+Reuse: the queue's counts and low-supply panel are the same for every client, and so is a page
+of the queue for the same filters; when an alert changes, every open queue page re-fetches at
+once. So counts are reused for up to ``summary_ttl`` seconds and pages for up to ``page_ttl``,
+one client computing while the others wait for its result; both are dropped at once when this
+process's pipeline applies an alert change or a count or setting is saved through these
+services. With several API processes, another process's change shows within the TTL.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import importlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -77,6 +81,51 @@ def _translated(fn: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    generation: int
+    taken: float  # time.monotonic()
+    now: datetime  # the agent's clock when computed
+    value: Any
+
+
+class Recent:
+    """Results reused for ``ttl`` seconds (by the monotonic and by the agent's clock) while the
+    generation is unchanged; one caller computes a missing result while others wait for it."""
+
+    def __init__(self, ttl: float, max_entries: int = 256) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._items: dict[Any, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _fresh(self, entry: _Entry | None, generation: int, now: datetime) -> bool:
+        return (
+            entry is not None
+            and entry.generation == generation
+            and 0 <= time.monotonic() - entry.taken < self.ttl
+            and abs((now - entry.now).total_seconds()) < self.ttl
+        )
+
+    def get(self, key: Any, generation: int, now: datetime, make: Callable[[], Any]) -> Any:
+        entry = self._items.get(key)
+        if self.ttl <= 0:
+            return make()
+        if entry is not None and self._fresh(entry, generation, now):
+            return entry.value
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None and self._fresh(entry, generation, now):
+                return entry.value
+            # The generation was read before the query: a change committed meanwhile makes it stale.
+            taken = time.monotonic()
+            value = make()
+            if len(self._items) >= self.max_entries:
+                self._items.clear()
+            self._items[key] = _Entry(generation, taken, now, value)
+            return value
+
+
 class AppServices:
     def __init__(
         self,
@@ -90,6 +139,7 @@ class AppServices:
         metrics: Callable[[], bytes] | None = None,
         stale_after: timedelta = timedelta(minutes=15),
         summary_ttl: float = 2.0,
+        page_ttl: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.pipeline = pipeline
@@ -101,9 +151,10 @@ class AppServices:
         self._metrics = metrics
         self.stale_after = stale_after
         self.summary_ttl = summary_ttl
-        self._summary: tuple[float, int, queries.QueueSummary] | None = None
-        self._generation = 0
-        self._summary_lock = threading.Lock()
+        self.page_ttl = page_ttl
+        self._generation = 0  # bumped on every alert change: cached results older than it are dropped
+        self._summaries = Recent(summary_ttl)
+        self._pages = Recent(page_ttl)
         pipeline.listeners.append(self._alerts_changed)
 
     def now(self) -> datetime:
@@ -122,17 +173,24 @@ class AppServices:
         cursor: str | None,
         limit: int,
     ) -> AlertPage:
-        return queries.list_alerts(
-            self.sessions,
-            now=self.clock(),
-            state=state,
-            severity=severity,
-            team=team,
-            equipment=equipment,
-            sku=sku,
-            cursor=cursor,
-            limit=limit,
-        )
+        now = self.clock()
+
+        def make() -> AlertPage:
+            return queries.list_alerts(
+                self.sessions,
+                now=now,
+                state=state,
+                severity=severity,
+                team=team,
+                equipment=equipment,
+                sku=sku,
+                cursor=cursor,
+                limit=limit,
+            )
+
+        key = ("alerts", state, severity, team, equipment, sku, cursor, limit)
+        page: AlertPage = self._pages.get(key, self._generation, now, make)
+        return page
 
     @_translated
     def get_alert(self, alert_id: int) -> AlertView:
@@ -144,23 +202,21 @@ class AppServices:
 
     @_translated
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
-        return queries.queue(
-            self.sessions, now=self.clock(), team=team, cursor=cursor, limit=limit, summary_of=self._queue_summary()
-        )
+        now = self.clock()
+
+        def make() -> QueueView:
+            return queries.queue(
+                self.sessions, now=now, team=team, cursor=cursor, limit=limit, summary_of=self._queue_summary()
+            )
+
+        view: QueueView = self._pages.get(("queue", team, cursor, limit), self._generation, now, make)
+        return view
 
     def _queue_summary(self) -> queries.QueueSummary:
-        held = self._summary
-        if held is not None and held[1] == self._generation and time.monotonic() - held[0] < self.summary_ttl:
-            return held[2]
-        with self._summary_lock:  # one client refreshes; the others wait for its result
-            held = self._summary
-            if held is not None and held[1] == self._generation and time.monotonic() - held[0] < self.summary_ttl:
-                return held[2]
-            # Read the generation first: a change committed during the query makes this result stale.
-            generation, taken = self._generation, time.monotonic()
-            summary = queries.queue_summary(self.sessions)
-            self._summary = (taken, generation, summary)
-            return summary
+        summary: queries.QueueSummary = self._summaries.get(
+            "summary", self._generation, self.clock(), lambda: queries.queue_summary(self.sessions)
+        )
+        return summary
 
     def _alerts_changed(self, applied: list[Any]) -> None:
         """Pipeline listener (writer thread): alert counts changed, so the cached summary is stale."""
@@ -170,26 +226,31 @@ class AppServices:
     @_translated
     def acknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView:
         alert_actions.acknowledge(self.pipeline, alert_id=alert_id, actor=actor, comment=comment)
+        self._generation += 1  # before the listener runs: the caller's next read must see it
         return self.get_alert(alert_id)
 
     @_translated
     def unacknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView:
         alert_actions.unacknowledge(self.pipeline, alert_id=alert_id, actor=actor, comment=comment)
+        self._generation += 1  # before the listener runs: the caller's next read must see it
         return self.get_alert(alert_id)
 
     @_translated
     def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str) -> AlertView:
         alert_actions.resolve(self.pipeline, alert_id=alert_id, actor=actor, reason=reason, comment=comment)
+        self._generation += 1  # before the listener runs: the caller's next read must see it
         return self.get_alert(alert_id)
 
     @_translated
     def assign(self, alert_id: int, *, actor: str, assignee: str, comment: str) -> AlertView:
         alert_actions.assign(self.pipeline, alert_id=alert_id, actor=actor, assignee=assignee, comment=comment)
+        self._generation += 1  # before the listener runs: the caller's next read must see it
         return self.get_alert(alert_id)
 
     @_translated
     def comment(self, alert_id: int, *, actor: str, text: str) -> AlertEventView:
         event_id = alert_actions.comment(self.pipeline, alert_id=alert_id, actor=actor, text=text)
+        self._generation += 1
         for event in queries.alert_events(self.sessions, alert_id=alert_id):
             if event.id == event_id:
                 return event

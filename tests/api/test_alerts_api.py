@@ -293,3 +293,27 @@ def test_nul_characters_are_a_422_naming_the_field(stack: Stack, client: TestCli
     assert r.status_code == 422 and r.json()["field"] == "path"
     r = client.post(f"/api/v1/alerts/{alert}/comments", json={"text": "a\u0000b"}, headers=h)
     assert r.status_code == 422 and r.json()["field"] == "text"
+
+
+def test_reused_queue_pages_never_hide_a_change(stack: Stack, client: TestClient) -> None:
+    """Pages and counts are reused for a moment under load, but every change shows at once."""
+    h = stack.headers("viewer")
+    first = stack.new_alert()
+    assert [a["id"] for a in client.get("/api/v1/queue", headers=h).json()["items"]] == [first]
+    second = stack.new_alert()  # through the pipeline
+    q = client.get("/api/v1/queue", headers=h).json()
+    assert {a["id"] for a in q["items"]} == {first, second} and q["total_open"] == 2
+    client.post(f"/api/v1/alerts/{first}/ack", json={}, headers=stack.headers("staff"))
+    q = client.get("/api/v1/queue", headers=h).json()
+    assert q["acknowledged"] == 1
+    assert next(a for a in q["items"] if a["id"] == first)["status"] == "acknowledged"
+    client.post(f"/api/v1/alerts/{second}/assign", json={"assignee": "biomed"}, headers=stack.headers("coordinator"))
+    q = client.get("/api/v1/queue", headers=h).json()
+    assert next(a for a in q["items"] if a["id"] == second)["assignee"] == "biomed"
+    listed = client.get("/api/v1/alerts", headers=h).json()["items"]
+    assert next(a for a in listed if a["id"] == second)["assignee"] == "biomed"
+    client.post("/api/v1/supplies/GLV-M/counts", json={"count": 50}, headers=stack.headers("staff"))
+    assert client.get("/api/v1/queue", headers=h).json()["low_supply_count"] == 0
+    stack.clock.advance(minutes=3)  # the agent's clock moved: durations are recomputed
+    q = client.get("/api/v1/queue", headers=h).json()
+    assert all(a["summary"].endswith("for 3 minutes") for a in q["items"])
