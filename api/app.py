@@ -60,7 +60,8 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        # FastAPI's docs pages load Swagger UI from a CDN; nothing here may, so only the document is served.
+        docs_url=None,
         redoc_url=None,
     )
     if not session_secret:
