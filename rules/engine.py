@@ -178,12 +178,36 @@ class Engine:
                 self._by_metric.setdefault(rule.metric, []).append(rule)
         self._index: dict[tuple[str, str], _IndexEntry] = {}
         self._absent_rules = [r for r in rules if r.kind is ConditionKind.ABSENT]
+        self._derived: dict[str, Rule] = {}
+
+    def _concrete(self, rule: Rule, metric: str) -> Rule:
+        """A pattern rule (``toner.*.pct``) watches each metric it matches as its own alert:
+        black toner at 5 % and cyan at 66 % are two facts, not one alert opening and clearing.
+        Silence rules (ABSENT) stay one per subject: any metric counts as being heard from."""
+        if not rule.metric_is_pattern or rule.kind is ConditionKind.ABSENT:
+            return rule
+        rule_id = f"{rule.id}[{metric}]"
+        found = self._derived.get(rule_id)
+        if found is None:
+            found = replace(rule, id=rule_id, metric=metric)
+            self._derived[rule_id] = found
+        return found
+
+    def rule_by_id(self, rule_id: str) -> Rule | None:
+        """A configured rule, or the per-metric rule derived from a pattern rule ("id[metric]")."""
+        found = self._rules.get(rule_id) or self._derived.get(rule_id)
+        if found is None and rule_id.endswith("]") and "[" in rule_id:
+            base_id, metric = rule_id[:-1].split("[", 1)
+            base = self._rules.get(base_id)
+            if base is not None and base.matches_metric(metric):
+                found = self._concrete(base, metric)
+        return found
 
     def replace_rules(self, rules: Sequence[Rule], subjects: Mapping[str, Subject] | None = None) -> None:
         """Swap in new rules (e.g. a changed reorder point). Active alerts of kept rules stay."""
         self._load(rules, self._subjects if subjects is None else subjects)
         for identity, state in list(self._states.items()):
-            new_rule = self._rules.get(identity[0])
+            new_rule = self.rule_by_id(identity[0])
             if new_rule is not None:
                 state.rule = new_rule
                 state.subject = self._subjects.get(state.subject.id, state.subject)
@@ -201,7 +225,7 @@ class Engine:
         candidates = list(self._by_metric_id.get((metric, subject_id), ()))
         candidates += [r for r in self._by_metric.get(metric, ()) if r.match.matches(subject)]
         candidates += [
-            r
+            self._concrete(r, metric)
             for r in self._patterns
             if r.matches_metric(metric)
             and r.match.matches(subject)
@@ -629,7 +653,7 @@ class Engine:
         """Rebuild active alerts from storage after a restart. Returns how many were restored."""
         count = 0
         for snap in snapshots:
-            rule = self._rules.get(snap.rule_id)
+            rule = self.rule_by_id(snap.rule_id)
             if rule is None or snap.status is AlertStatus.RESOLVED:
                 continue
             state = _State(

@@ -150,8 +150,8 @@ class Dispatcher:
         for s in rows:
             if s.equipment_id and s.equipment_id != a.subject:
                 continue
-            if s.rule_id and s.rule_id != a.rule_id:
-                continue
+            if s.rule_id and s.rule_id != a.rule_id and not a.rule_id.startswith(s.rule_id + "["):
+                continue  # a silence on a pattern rule covers each metric it watches
             if s.team and s.team != a.team:
                 continue
             return f"silence #{s.id} by {s.created_by}: {s.comment}"

@@ -174,7 +174,7 @@ def demo_alerts_in_queue(client: httpx.Client) -> dict[str, object]:
     body = queue.json()
     found: dict[str, object] = {}
     for item in body["items"]:
-        if item["rule_id"] == "printer-toner-low":
+        if item["rule_id"].startswith("printer-toner-low"):
             found["low toner"] = item
         elif item["rule_id"] == "vaccine-fridge-temperature" and item["subject"] == "fridge-pharmacy-2":
             found["fridge excursion"] = item

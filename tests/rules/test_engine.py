@@ -187,3 +187,20 @@ def test_unknown_subject_still_matched_by_id_free_rules() -> None:
     rule = Rule(id="hot", metric="temperature_c", kind=ConditionKind.THRESHOLD, fire_high=30.0)
     engine = Engine([rule], {"x": Subject(id="x")})
     assert TransitionKind.OPENED in kinds(engine.evaluate(reading(0, 31.0, subject="ghost")))
+
+
+def test_pattern_rule_keeps_one_alert_per_metric() -> None:
+    rule = Rule(
+        id="printer-toner-low", metric="toner.*.pct", kind=ConditionKind.THRESHOLD, fire_low=10.0, clear_low=15.0
+    )
+    engine = Engine([rule], {})
+    opened = engine.evaluate(reading(0, 5.0, subject="printer-1", metric="toner.black.pct"))
+    assert [t.alert.rule_id for t in opened] == ["printer-toner-low[toner.black.pct]"]
+    # Cyan at 66 % in the same poll is a different fact: it must not clear black's alert.
+    assert engine.evaluate(reading(0, 66.0, subject="printer-1", metric="toner.cyan.pct")) == ()
+    assert engine.state_of("printer-toner-low[toner.black.pct]", "printer-1") is not None
+    fresh = Engine([rule], {})
+    assert fresh.restore(engine.active()) == 1
+    assert kinds(fresh.evaluate(reading(1, 20.0, subject="printer-1", metric="toner.black.pct"))) == [
+        TransitionKind.RESOLVED
+    ]

@@ -52,7 +52,8 @@ def _engine_and_poll(config_text: str) -> tuple[Engine, dict[str, PollResult]]:
 
 
 def _started(transitions: list[Transition], rule_id: str) -> list[Transition]:
-    return [t for t in transitions if t.alert.rule_id == rule_id and t.kind in STARTED]
+    # Pattern rules (toner.*.pct) keep one alert per metric: "printer-toner-low[toner.black.pct]".
+    return [t for t in transitions if t.alert.rule_id.split("[")[0] == rule_id and t.kind in STARTED]
 
 
 def test_brother_some_remaining_toner_raises_no_low_alert(sim: SnmpSim) -> None:
