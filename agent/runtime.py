@@ -208,19 +208,20 @@ class Runtime:
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
-        self.pipeline.start()
-        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
-        self.scheduler = create_scheduler(self.config.site.timezone)
-        self._schedule_housekeeping()
-        self._start_snmp()
-        self._start_mqtt()
-        self._schedule_inventory_jobs()
-        self.scheduler.start()
-        await self._start_api()
-        log.info("facility-agent running", extra={"site": self.config.site.id})
-        if started is not None:
-            started()
         try:
+            # Inside the try: a part that fails to start still gets the others stopped.
+            self.pipeline.start()
+            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+            self.scheduler = create_scheduler(self.config.site.timezone)
+            self._schedule_housekeeping()
+            self._start_snmp()
+            self._start_mqtt()
+            self._schedule_inventory_jobs()
+            self.scheduler.start()
+            await self._start_api()
+            log.info("facility-agent running", extra={"site": self.config.site.id})
+            if started is not None:
+                started()
             await self._stop.wait()
         finally:
             await self.shutdown()
