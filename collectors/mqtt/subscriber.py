@@ -132,6 +132,7 @@ class _Delivery:
     """One accepted message and the (connection generation, mid, qos) copies waiting for its ack."""
 
     stored: bool = False
+    acked: bool = False  # a PUBACK went out on a live connection
     waiters: list[tuple[int, int, int]] = field(default_factory=list)
 
 
@@ -451,15 +452,20 @@ class MqttSubscriber:
         mid: int,
         qos: int,
     ) -> None:
-        key = hash((topic, payload))
+        # Without a timestamp, equal payloads on a topic are different readings ("4.0" twice);
+        # only a DUP redelivery of the same packet id is a copy of one already taken, and only
+        # while that one is unacked: an acked id can be reused by the broker for a new message.
+        # (An ack lost on the wire then gives a duplicate, never a loss.)
+        key = hash((topic, payload)) if outcome.ts_from_payload else hash((topic, payload, mid))
         with self._lock:
             delivery = self._seen.get(key)
-            if delivery is not None and (outcome.ts_from_payload or dup):
+            if delivery is not None and (outcome.ts_from_payload or (dup and not delivery.acked)):
                 # A copy of a message already submitted: ack it once the first is stored.
                 self.stats.duplicates += 1
                 if delivery.stored:
                     if qos and generation == self._generation and self._connected:
                         client.ack(mid, qos)
+                        delivery.acked = True
                 else:
                     delivery.waiters.append((generation, mid, qos))
                     self._unacked += 1
@@ -515,6 +521,7 @@ class MqttSubscriber:
                 for generation, mid, qos in waiters:
                     if qos and live and generation == current and client is not None:
                         client.ack(mid, qos)
+                        delivery.acked = True
         self.stats.stored += len(deliveries)
 
 
