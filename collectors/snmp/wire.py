@@ -374,13 +374,19 @@ class SnmpWire:
             raise SnmpRequestError(
                 f"SNMP request to {target.host}:{target.port} failed: {exc}", kind="protocol"
             ) from None
-        # pysnmp times out by itself; this outer limit only guards against a lost callback.
+        # pysnmp times out by itself; this outer limit only guards against a lost callback
+        # (a timer handle, cheaper than wait_for's task per request).
         limit = target.timeout_s * (target.retries + 1) + 5.0
+
+        def expire() -> None:
+            if not future.done():
+                future.set_result((errind.requestTimedOut, 0, 0, ()))
+
+        guard = loop.call_later(limit, expire)
         try:
-            indication, status, index, var_binds = await asyncio.wait_for(future, limit)
-        except TimeoutError:
-            kind, message = describe_error_indication(errind.requestTimedOut, target)
-            raise SnmpRequestError(message, kind=kind) from None
+            indication, status, index, var_binds = await future
+        finally:
+            guard.cancel()
         if indication:
             kind, message = describe_error_indication(indication, target)
             raise SnmpRequestError(message, kind=kind)
