@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -19,6 +18,7 @@ from agent.runtime import Runtime
 from agent.storage.db import create_db_engine, session_factory
 from agent.storage.models import Alert, LatestReading, ReadingHistory, UnknownSource
 from tests.support.mosquitto import Mosquitto, QosPublisher, remove_session
+from tests.support.running_agent import RunningAgent
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
@@ -49,35 +49,6 @@ alerting: {{tick_interval: 1s}}
 def broker(tmp_path: Path):
     with Mosquitto(tmp_path / "mosquitto") as mosquitto:
         yield mosquitto
-
-
-class RunningAgent:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.started = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import asyncio
-
-        try:
-            asyncio.run(self.runtime.run(install_signals=False, started=self.started.set))
-        except BaseException as exc:  # noqa: BLE001
-            self.error = exc
-            self.started.set()
-
-    def __enter__(self) -> RunningAgent:
-        self.thread.start()
-        assert self.started.wait(30), "agent did not start"
-        if self.error:
-            raise self.error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.runtime.request_stop_threadsafe()
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "agent did not stop"
 
 
 def test_mqtt_readings_become_alerts_and_alert_changes_go_out(tmp_path: Path, broker: Mosquitto) -> None:

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.config import load_config_text
 from agent.runtime import Runtime
-from tests.e2e.test_agent_runtime import RunningAgent
+from tests.support.running_agent import RunningAgent
 
 pytestmark = pytest.mark.slow
 

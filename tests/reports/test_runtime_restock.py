@@ -4,7 +4,6 @@ next day's list."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,42 +14,10 @@ from agent.services.supplies import list_restock_reports
 from tests.reports.conftest import report_config
 from tests.reports.smtp_server import SmtpServer
 from tests.support.clock import FakeClock
+from tests.support.running_agent import RunningAgent
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-class RunningAgent:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.started = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import asyncio
-
-        try:
-            asyncio.run(self.runtime.run(install_signals=False, started=self.started.set))
-        except BaseException as exc:  # noqa: BLE001
-            self.error = exc
-            self.started.set()
-
-    def __enter__(self) -> RunningAgent:
-        self.thread.start()
-        assert self.started.wait(30), "agent did not start"
-        if self.error:
-            raise self.error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        stop = getattr(self.runtime, "request_stop_threadsafe", None)
-        if stop is not None:
-            stop()
-        else:
-            self.runtime.request_stop()
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "agent did not stop"
 
 
 def test_runtime_catches_up_and_sends_once_across_a_restart(
