@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from api.ports import Services
 from rules.views import Principal, Role
@@ -138,12 +139,37 @@ def principal_from(request: Request, bearer: HTTPAuthorizationCredentials | None
     principal: Principal | None = None
     if bearer is not None:
         principal = services.verify_token(bearer.credentials)
-        if principal is None:
-            raise HTTPException(401, "the API token is not valid (unknown or revoked)", {"WWW-Authenticate": "Bearer"})
     else:
         session = session_of(request)
         if session is not None:
             principal = services.principal_for(session.username)
+    return _remember(request, bearer, principal)
+
+
+async def principal_from_async(request: Request, bearer: HTTPAuthorizationCredentials | None) -> Principal | None:
+    """principal_from without a thread-pool hop when the services answered for this caller a
+    moment ago (the common case: the same phone or script asking again)."""
+    if "fa_principal" in request.scope:
+        cached: Principal | None = request.scope["fa_principal"]
+        return cached
+    services = services_of(request)
+    if bearer is not None:
+        known, principal = services.recent_principal(token=bearer.credentials)
+    else:
+        session = session_of(request)
+        if session is None:
+            return _remember(request, None, None)
+        known, principal = services.recent_principal(username=session.username)
+    if not known:
+        return await run_in_threadpool(principal_from, request, bearer)
+    return _remember(request, bearer, principal)
+
+
+def _remember(
+    request: Request, bearer: HTTPAuthorizationCredentials | None, principal: Principal | None
+) -> Principal | None:
+    if bearer is not None and principal is None:
+        raise HTTPException(401, "the API token is not valid (unknown or revoked)", {"WWW-Authenticate": "Bearer"})
     request.scope["fa_principal"] = principal
     return principal
 
@@ -157,12 +183,12 @@ def check_csrf(request: Request, supplied: str | None) -> None:
 def require(role: Role):  # type: ignore[no-untyped-def]
     """A dependency: the caller must have at least ``role``. Cookie-borne writes need the CSRF header."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
         _cookie: str | None = Depends(cookie_scheme),
     ) -> Principal:
-        principal = principal_from(request, bearer)
+        principal = await principal_from_async(request, bearer)
         if principal is None:
             raise HTTPException(401, "sign in, or send an API token as 'Authorization: Bearer ...'", {"WWW-Authenticate": "Bearer"})
         if not principal.role.allows(role):

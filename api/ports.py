@@ -2,7 +2,8 @@
 ``create_app(services)``; api/ never imports agent/.
 
 Service methods are synchronous (routes run them in the thread pool) and raise the errors below,
-which the app maps to status codes.
+which the app maps to status codes. The ``*_async`` methods are for the event loop, and ``recent_principal``
+never blocks: hot routes skip the thread pool when memory can answer.
 """
 
 from __future__ import annotations
@@ -64,6 +65,25 @@ class AlertReads(Protocol):
     def alert_events(self, alert_id: int) -> list[AlertEventView]: ...
 
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView: ...
+
+    async def queue_async(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
+        """queue() for the event loop: from memory when it can be, and requests for the same page
+        that arrive together share one query in the thread pool."""
+        ...
+
+    async def list_alerts_async(
+        self,
+        *,
+        state: str | None,
+        severity: str | None,
+        team: str | None,
+        equipment: str | None,
+        sku: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> AlertPage:
+        """list_alerts() for the event loop, as queue_async is for queue()."""
+        ...
 
 
 class AlertActions(Protocol):
@@ -132,6 +152,11 @@ class Accounts(Protocol):
         ...
 
     def verify_token(self, secret: str) -> Principal | None: ...
+
+    def recent_principal(self, *, token: str | None = None, username: str | None = None) -> tuple[bool, Principal | None]:
+        """(True, who) when verify_token / principal_for answered for this a moment ago; (False, None)
+        when they must be asked."""
+        ...
 
     def list_users(self) -> list[UserView]: ...
 

@@ -1,8 +1,9 @@
 """API load: p50/p99 latency and requests per second for GET /api/v1/queue and GET /api/v1/alerts,
 with 100,000 alerts stored (10,000 open), 50 concurrent clients for 20 s each, on SQLite and on
 PostgreSQL. Baseline, same run: a bare FastAPI route returning a constant, served and loaded the
-same way. Target: queue p99 under 100 ms on both backends. The queue's p99 on PostgreSQL is
-printed last.
+same way (a sync and an async route). Also the queue while alerts change (--changes-per-second,
+default 1: every change drops the reused pages). Target: queue p99 under 100 ms on both
+backends. The queue's closed-loop p99 on PostgreSQL is printed last.
 
 Each server runs in its own process (uvicorn, one worker, like the agent); the load comes from
 this process over keep-alive HTTP/1.1 connections with a minimal asyncio client, so the client
@@ -135,8 +136,9 @@ def seed(url: str, *, alerts: int, open_alerts: int, equipment: int = 400, suppl
 # ---------------------------------------------------------------------- servers (child processes)
 
 
-def serve_agent(url: str, port: int) -> None:
+def serve_agent(url: str, changes_per_second: float, port: int) -> None:
     import logging
+    import threading
 
     import uvicorn
 
@@ -156,6 +158,16 @@ def serve_agent(url: str, port: int) -> None:
     pipeline.listeners.append(live.listener)
     services = AppServices(sessions=sessions, pipeline=pipeline, clock=lambda: datetime.now(UTC), live=live)
     app = create_app(services, session_secret="bench")
+    if changes_per_second:
+        # What the pipeline does after it commits an alert change: every reused page is dropped,
+        # so the next request of each page runs its queries again.
+        def churn() -> None:
+            while True:
+                time.sleep(1 / changes_per_second)
+                for listener in pipeline.listeners:
+                    listener([])
+
+        threading.Thread(target=churn, daemon=True).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -167,6 +179,10 @@ def serve_bare(port: int) -> None:
 
     @app.get("/bare")
     def bare() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/bare-async")
+    async def bare_async() -> dict[str, bool]:
         return {"ok": True}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -329,6 +345,12 @@ def main() -> int:
         default=100.0,
         help="also measure with the clients sending this many requests/s in all (0: skip)",
     )
+    parser.add_argument(
+        "--changes-per-second",
+        type=float,
+        default=1.0,
+        help="also measure the queue while alerts change this often (every change drops the reused pages; 0: skip)",
+    )
     args = parser.parse_args()
     from agent.storage.migrate import upgrade
 
@@ -344,6 +366,7 @@ def main() -> int:
     try:
         bare = load(port, "/bare", {}, args.clients, args.seconds)
         print(row("baseline: bare FastAPI constant", bare))
+        print(row("baseline: the same, async def", load(port, "/bare-async", {}, args.clients, args.seconds)))
         if args.paced_rate:
             print(row("baseline: bare, paced", load(port, "/bare", {}, args.clients, args.seconds, args.paced_rate)))
     finally:
@@ -362,7 +385,7 @@ def main() -> int:
                 started = time.perf_counter()
                 token = seed(url, alerts=args.alerts, open_alerts=args.open)
                 print(f"[{backend}] seeded in {time.perf_counter() - started:.1f} s")
-                proc, port = run_server(serve_agent, url)
+                proc, port = run_server(serve_agent, url, 0.0)
                 try:
                     headers = {"Authorization": f"Bearer {token}"}
                     for path in ("/api/v1/queue", "/api/v1/alerts"):
@@ -376,6 +399,15 @@ def main() -> int:
                             print(row(f"[{backend}] GET {path}, paced", paced))
                 finally:
                     stop_server(proc)
+                if args.changes_per_second:
+                    proc, port = run_server(serve_agent, url, args.changes_per_second)
+                    try:
+                        headers = {"Authorization": f"Bearer {token}"}
+                        churned = load(port, "/api/v1/queue", headers, args.clients, args.seconds)
+                        results[(backend, "/api/v1/queue", f"{args.changes_per_second:g} changes/s")] = churned
+                        print(row(f"[{backend}] GET /api/v1/queue, {args.changes_per_second:g} changes/s", churned))
+                    finally:
+                        stop_server(proc)
             finally:
                 if schema:
                     drop_schema(schema)

@@ -31,19 +31,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
-import threading
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
 from agent.services import alert_actions, auth, queries, silences
 from agent.services.errors import Conflict, Invalid, NotFound
+from agent.services.reuse import Expiring, Recent
 from api.ports import ConflictError, InvalidError, NotFoundError
 from rules.views import (
     AlertChange,
@@ -81,51 +80,6 @@ def _translated(fn: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    generation: int
-    taken: float  # time.monotonic()
-    now: datetime  # the agent's clock when computed
-    value: Any
-
-
-class Recent:
-    """Results reused for ``ttl`` seconds (by the monotonic and by the agent's clock) while the
-    generation is unchanged; one caller computes a missing result while others wait for it."""
-
-    def __init__(self, ttl: float, max_entries: int = 256) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._items: dict[Any, _Entry] = {}
-        self._lock = threading.Lock()
-
-    def _fresh(self, entry: _Entry | None, generation: int, now: datetime) -> bool:
-        return (
-            entry is not None
-            and entry.generation == generation
-            and 0 <= time.monotonic() - entry.taken < self.ttl
-            and abs((now - entry.now).total_seconds()) < self.ttl
-        )
-
-    def get(self, key: Any, generation: int, now: datetime, make: Callable[[], Any]) -> Any:
-        entry = self._items.get(key)
-        if self.ttl <= 0:
-            return make()
-        if entry is not None and self._fresh(entry, generation, now):
-            return entry.value
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is not None and self._fresh(entry, generation, now):
-                return entry.value
-            # The generation was read before the query: a change committed meanwhile makes it stale.
-            taken = time.monotonic()
-            value = make()
-            if len(self._items) >= self.max_entries:
-                self._items.clear()
-            self._items[key] = _Entry(generation, taken, now, value)
-            return value
-
-
 class AppServices:
     def __init__(
         self,
@@ -140,6 +94,7 @@ class AppServices:
         stale_after: timedelta = timedelta(minutes=15),
         summary_ttl: float = 2.0,
         page_ttl: float = 1.0,
+        principal_ttl: float = 2.0,
     ) -> None:
         self.sessions = sessions
         self.pipeline = pipeline
@@ -155,6 +110,10 @@ class AppServices:
         self._generation = 0  # bumped on every alert change: cached results older than it are dropped
         self._summaries = Recent(summary_ttl)
         self._pages = Recent(page_ttl)
+        # Who a token or a signed-in user is, reused for principal_ttl seconds: a revocation or a
+        # role change made in this process applies at once, one made elsewhere (the CLI) within it.
+        self._principals: Expiring[Principal] = Expiring(principal_ttl)
+        self._in_flight: dict[Any, asyncio.Future[Any]] = {}  # touched only on event loops
         pipeline.listeners.append(self._alerts_changed)
 
     def now(self) -> datetime:
@@ -192,6 +151,24 @@ class AppServices:
         page: AlertPage = self._pages.get(key, self._generation, now, make)
         return page
 
+    async def list_alerts_async(
+        self,
+        *,
+        state: str | None,
+        severity: str | None,
+        team: str | None,
+        equipment: str | None,
+        sku: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> AlertPage:
+        key = ("alerts", state, severity, team, equipment, sku, cursor, limit)
+        page: AlertPage | None = self._pages.peek(key, self._generation, self.clock())
+        if page is None:
+            filters = {"state": state, "severity": severity, "team": team, "equipment": equipment, "sku": sku}
+            page = await self._shared(key, functools.partial(self.list_alerts, **filters, cursor=cursor, limit=limit))
+        return page
+
     @_translated
     def get_alert(self, alert_id: int) -> AlertView:
         return queries.get_alert(self.sessions, alert_id=alert_id, now=self.clock())
@@ -211,6 +188,26 @@ class AppServices:
 
         view: QueueView = self._pages.get(("queue", team, cursor, limit), self._generation, now, make)
         return view
+
+    async def queue_async(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
+        key = ("queue", team, cursor, limit)
+        view: QueueView | None = self._pages.peek(key, self._generation, self.clock())
+        if view is None:
+            view = await self._shared(key, functools.partial(self.queue, team=team, cursor=cursor, limit=limit))
+        return view
+
+    async def _shared(self, key: Any, compute: Callable[[], T]) -> T:
+        """Run compute in the thread pool, once for all callers that ask for the same key at the
+        same generation meanwhile (a joiner never gets a result from before its own arrival)."""
+        loop = asyncio.get_running_loop()
+        flight_key = (key, self._generation, loop)
+        flight = self._in_flight.get(flight_key)
+        if flight is None:
+            flight = asyncio.ensure_future(run_in_threadpool(compute))
+            self._in_flight[flight_key] = flight
+            flight.add_done_callback(lambda _: self._in_flight.pop(flight_key, None))
+        result: T = await asyncio.shield(flight)  # one caller leaving doesn't cancel the others
+        return result
 
     def _queue_summary(self) -> queries.QueueSummary:
         summary: queries.QueueSummary = self._summaries.get(
@@ -354,10 +351,28 @@ class AppServices:
         return auth.authenticate(self.sessions, username=username, password=password)
 
     def principal_for(self, username: str) -> Principal | None:
-        return auth.principal_for(self.sessions, username=username)
+        principal = auth.principal_for(self.sessions, username=username)
+        if principal is not None:
+            self._principals.put(("user", username), principal)
+        else:
+            self._principals.forget(("user", username))
+        return principal
 
     def verify_token(self, secret: str) -> Principal | None:
-        return auth.verify_token(self.sessions, secret=secret, now=self.clock())
+        principal = auth.verify_token(self.sessions, secret=secret, now=self.clock())
+        key = ("token", auth.token_digest(secret))
+        if principal is not None:
+            self._principals.put(key, principal)
+        else:  # unknown and revoked tokens are not remembered: they can't fill memory
+            self._principals.forget(key)
+        return principal
+
+    def recent_principal(self, *, token: str | None = None, username: str | None = None) -> tuple[bool, Principal | None]:
+        if token is not None:
+            return self._principals.get(("token", auth.token_digest(token)))
+        if username is not None:
+            return self._principals.get(("user", username))
+        return False, None
 
     @_translated
     def list_users(self) -> list[UserView]:
@@ -385,7 +400,9 @@ class AppServices:
 
     @_translated
     def revoke_token(self, token_id: int) -> TokenView:
-        return auth.revoke_token(self.sessions, token_id=token_id, now=self.clock())
+        revoked = auth.revoke_token(self.sessions, token_id=token_id, now=self.clock())
+        self._principals.clear()
+        return revoked
 
     # ------------------------------------------------------------------ live
     async def changes(self) -> AsyncIterator[AlertChange | None]:

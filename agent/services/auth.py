@@ -163,7 +163,7 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-def _digest(secret: str) -> str:
+def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -192,7 +192,7 @@ def create_token(
             user_id=user.id,
             name=name.strip()[:100],
             prefix=prefix,
-            token_hash=_digest(secret),
+            token_hash=token_digest(secret),
             role=token_role.value,
             created_at=now,
         )
@@ -206,7 +206,7 @@ def verify_token(sessions: Sessions, *, secret: str, now: datetime) -> Principal
     once a minute per token, the last-used update)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    digest = _digest(secret)
+    digest = token_digest(secret)
     bind = sessions.kw.get("bind")
     query = (
         select(

@@ -32,6 +32,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Keep as many connections as the API's thread pool runs at once: a new SQLite
+            # connection parses the whole schema on its first query, so churn costs ms each.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -38,7 +38,7 @@ Svc = Annotated[Services, Depends(services_dependency)]
     "/alerts",
     response_model=AlertPage,
     responses={**ex.ok({"items": [ex.ALERT], "next_cursor": "WzEyXQ"}), **error_responses(401, 422)}, summary="List alerts, newest first")
-def list_alerts(
+async def list_alerts(
     services: Svc,
     state: StateFilter = None,
     severity: SeverityFilter = None,
@@ -49,7 +49,7 @@ def list_alerts(
     limit: Limit = 50,
     _: Principal = viewer,
 ) -> Response:
-    page = services.list_alerts(
+    page = await services.list_alerts_async(
         state=state, severity=severity, team=team, equipment=equipment, sku=sku, cursor=cursor, limit=limit
     )
     return respond(AlertPage, page)
@@ -61,14 +61,14 @@ def list_alerts(
     responses={**ex.ok(ex.QUEUE), **error_responses(401, 422)},
     summary="The coordinator's queue: open alerts by severity and age, with low supplies",
 )
-def get_queue(
+async def get_queue(
     services: Svc,
     team: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
     _: Principal = viewer,
 ) -> Response:
-    return respond(QueueView, services.queue(team=team, cursor=cursor, limit=limit))
+    return respond(QueueView, await services.queue_async(team=team, cursor=cursor, limit=limit))
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertView, responses={**ex.ok(ex.ALERT), **error_responses(401, 404, 422)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -317,3 +318,37 @@ def test_reused_queue_pages_never_hide_a_change(stack: Stack, client: TestClient
     stack.clock.advance(minutes=3)  # the agent's clock moved: durations are recomputed
     q = client.get("/api/v1/queue", headers=h).json()
     assert all(a["summary"].endswith("for 3 minutes") for a in q["items"])
+
+
+def test_requests_for_the_same_page_arriving_together_share_one_query(stack: Stack) -> None:
+    """Fifty phones refreshing the queue at once after a change cost one queue query, and none of
+    them is handed a page computed before the change."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    assert stack.services is not None
+    stack.new_alert()
+    queue_queries: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM alerts" in statement and "ORDER BY alerts.severity DESC" in statement:
+            queue_queries.append(statement)
+
+    event.listen(stack.db, "before_cursor_execute", count)
+    try:
+
+        async def fifty() -> list[Any]:
+            services = stack.services
+            assert services is not None
+            return await asyncio.gather(*(services.queue_async(team=None, cursor=None, limit=50) for _ in range(50)))
+
+        views = asyncio.run(fifty())
+        assert len(queue_queries) == 1
+        assert all(v is views[0] for v in views) and views[0].total_open == 1
+        second = stack.new_alert()  # a change: the reused page must not be served any more
+        views = asyncio.run(fifty())
+        assert len(queue_queries) == 2
+        assert {v.total_open for v in views} == {2} and second in {a.id for a in views[0].items}
+    finally:
+        event.remove(stack.db, "before_cursor_execute", count)
