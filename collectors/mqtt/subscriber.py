@@ -182,6 +182,9 @@ class MqttSubscriber:
         self._generation = 0
         self._connected = False
         self._stopping = False
+        self._disconnected = threading.Event()
+        self._barrier = threading.Event()
+        self._barrier_mid: int | None = None
         self._seen: OrderedDict[int, _Delivery] = OrderedDict()
         self._unacked = 0
         self._client: mqtt.Client | None = None
@@ -250,13 +253,58 @@ class MqttSubscriber:
                 if self._unacked == 0 or not self._connected:
                     break
             time.sleep(0.01)
+        self._ack_barrier(client, drain_timeout)
         with self._lock:
+            was_connected = self._connected
             self._connected = False
             self._generation += 1
+            unacked = self._unacked
+        log.info(
+            "mqtt subscriber disconnecting client_id=%s stored=%d unacked=%d",
+            self.settings.client_id,
+            self.stats.stored,
+            unacked,
+        )
+        self._disconnected.clear()
         client.disconnect()
+        # The network thread writes what is queued, then DISCONNECT, then calls on_disconnect;
+        # stopping it sooner would cut that short.
+        if was_connected and not self._disconnected.wait(drain_timeout):
+            log.warning("mqtt disconnect not confirmed within %.0fs", drain_timeout)
         client.loop_stop()
         self._client = None
         log.info("mqtt subscriber stopped client_id=%s", self.settings.client_id)
+
+    def _ack_barrier(self, client: mqtt.Client, timeout: float) -> None:
+        """Wait until the broker has processed every PUBACK sent so far.
+
+        Written PUBACKs can still be lost: closing a socket with unread data (messages the
+        broker keeps sending) resets the connection, and the broker drops what it had not read
+        yet. It would then redeliver readings that are already stored. So: UNSUBSCRIBE from a
+        topic we never subscribed to and wait for the UNSUBACK. The broker handles packets in
+        order, so the answer means the acks before it are done. It changes no subscription.
+        """
+        with self._lock:
+            if not self._connected:
+                return
+        self._barrier.clear()
+        rc, mid = client.unsubscribe(f"facility-agent/ack-barrier/{self.settings.client_id}")
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return
+        self._barrier_mid = mid
+        if not self._barrier.wait(timeout):
+            log.warning("mqtt broker did not confirm the last acks within %.0fs; some stored readings may be redelivered", timeout)
+
+    def _on_unsubscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if mid == self._barrier_mid:
+            self._barrier.set()
 
     def publish_alert(self, alert_id: str | int, payload: Mapping[str, object]) -> bool:
         """Publish one alert change to the alert topic: JSON, QoS 1, not retained."""
@@ -295,6 +343,7 @@ class MqttSubscriber:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message
         return client
 
@@ -357,6 +406,7 @@ class MqttSubscriber:
             was = self._connected
             self._connected = False
             self._generation += 1
+        self._disconnected.set()
         if was and not self._stopping:
             log.warning("mqtt disconnected reason=%s; reconnecting with backoff", reason_code)
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -123,12 +124,13 @@ def test_sigterm_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path,
         procs.append(proc)
         wait_until(agent_is_subscribed, timeout=30, interval=0.5, what="agent subscribed and storing")
         for i in range(500):
-            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", f"{4 + (i % 3)}".encode())
+            # Distinct values, so a reading stored twice can be named.
+            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", f"{4 + i / 1000:.3f}".encode())
         publisher.wait_acked()
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, out
-        assert "stopped" in out
+        first_out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, first_out
+        assert "stopped" in first_out
         after_first = stored()
         assert 0 <= after_first <= 500
 
@@ -139,10 +141,17 @@ def test_sigterm_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path,
         publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", b"5.5")
         publisher.wait_acked()
         wait_until(lambda: stored() >= 501, timeout=30, what="marker stored")
-        assert stored() == 501
         again.send_signal(signal.SIGTERM)
-        out, _ = again.communicate(timeout=60)
-        assert again.returncode == 0, out
+        second_out, _ = again.communicate(timeout=60)
+        with sessions() as s:
+            query = select(ReadingHistory.value_num).where(ReadingHistory.metric == "temperature_c")
+            counts = Counter(round(v, 3) for v in s.scalars(query))
+        twice = sorted(v for v, n in counts.items() if n > 1)
+        assert stored() == 501, (
+            f"stored twice: {len(twice)} readings, {twice[:3]}..{twice[-3:]}\n"
+            f"{after_first} stored before the restart\n--- first run\n{first_out[-4000:]}\n--- second run\n{second_out[-4000:]}"
+        )
+        assert again.returncode == 0, second_out
     finally:
         for p in procs:
             if p.poll() is None:
