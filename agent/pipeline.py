@@ -272,7 +272,9 @@ class Pipeline:
             derived: list[Reading] = []
             for hook in self.reading_hooks:
                 derived.extend(hook(session, readings))
-            everything = readings + derived if derived else readings
+            # Derived readings first: "toner low and no cartridge" must open before the plain
+            # "toner low" of the same reading is evaluated, so that one is held back (supersedes).
+            everything = derived + readings if derived else readings
             transitions = self.engine.evaluate_many(everything)
             write_readings(session, everything)
             applied = self.alerts.apply(session, transitions)

@@ -27,9 +27,12 @@ class ResolveReason(StrEnum):
     FALSE_ALARM = "false_alarm"
     SENSOR_FAULT = "sensor_fault"
     OTHER = "other"
+    SUPERSEDED = "superseded"  # replaced by a rule that says more (Rule.supersedes)
 
 
-HUMAN_RESOLVE_REASONS = frozenset(r for r in ResolveReason if r is not ResolveReason.CLEARED)
+HUMAN_RESOLVE_REASONS = frozenset(
+    r for r in ResolveReason if r not in (ResolveReason.CLEARED, ResolveReason.SUPERSEDED)
+)
 
 
 class TransitionKind(StrEnum):

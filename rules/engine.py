@@ -158,6 +158,8 @@ class Engine:
         self._absent_seen: dict[Identity, datetime] = {}
         self._opens: dict[Identity, deque[datetime]] = {}
         self._flapping: dict[Identity, tuple[datetime, AlertSnapshot]] = {}
+        self._superseded: dict[Identity, int] = {}  # (rule id, subject) → open alerts replacing it
+        self._superseding: set[Identity] = set()
         self._started_at = started_at
         self._load(rules, subjects or {})
 
@@ -232,7 +234,9 @@ class Engine:
             and (not r.match.ids or subject_id in r.match.ids)
         ]
         candidates = [r for r in candidates if r.match.matches(subject)]
-        live = tuple(r for r in candidates if r.kind is not ConditionKind.ABSENT)
+        # Rules that supersede others go first: at zero on hand, "out of stock" opens and "low" is
+        # then held back, rather than both opening; when it clears, "low" may open at once.
+        live = tuple(sorted((r for r in candidates if r.kind is not ConditionKind.ABSENT), key=lambda r: not r.supersedes))
         entry = _IndexEntry(rules=live, absent_rules=tuple(r for r in candidates if r.kind is ConditionKind.ABSENT))
         if not entry.absent_rules and all(r.kind is ConditionKind.THRESHOLD for r in live):
             entry.fast = True
@@ -247,7 +251,16 @@ class Engine:
         self._states[identity] = state
 
     def _drop_state(self, identity: Identity) -> None:
-        del self._states[identity]
+        state = self._states.pop(identity)
+        if identity in self._superseding:
+            self._superseding.discard(identity)
+            for rule_id in state.rule.supersedes:
+                key = (rule_id, identity[1])
+                left = self._superseded.get(key, 0) - 1
+                if left > 0:
+                    self._superseded[key] = left
+                else:
+                    self._superseded.pop(key, None)
         left = self._active_subjects[identity[1]] - 1
         if left:
             self._active_subjects[identity[1]] = left
@@ -258,6 +271,8 @@ class Engine:
         """Forget every active alert (before restoring from storage again)."""
         self._states.clear()
         self._active_subjects.clear()
+        self._superseded.clear()
+        self._superseding.clear()
 
     # ----------------------------------------------------------------- readings
     def evaluate(self, reading: Reading) -> Sequence[Transition]:
@@ -383,6 +398,8 @@ class Engine:
             out.append(self._transition(TransitionKind.UPDATED, state, at, state.status, notify=False))
 
     def _start(self, rule: Rule, identity: Identity, value: Value, reading: Reading, out: list[Transition]) -> None:
+        if identity in self._superseded:
+            return  # an open alert on this subject already says this, and more
         at = reading.ts
         subject = self.subject(reading.subject, reading.subject_kind)
         state = _State(rule, subject, value, at, reading.unit, reading.metric)
@@ -411,10 +428,32 @@ class Engine:
             state.flapping = True
         state.severity = max(state.severity, _critical_if(state.rule, state.last_value))
         out.append(self._transition(TransitionKind.OPENED, state, at, previous, notify=True))
+        if state.rule.supersedes:
+            self._supersede(identity, state, at, out)
         if state.flapping and identity not in self._flapping:
             out.append(self._transition(TransitionKind.FLAPPING, state, at, AlertStatus.OPEN, notify=False))
         if state.flapping:
             self._flapping[identity] = (at, state.snapshot())
+
+    def _supersede(self, identity: Identity, state: _State, at: datetime, out: list[Transition] | None) -> None:
+        """This alert replaces others on its subject: resolve them (out is None: restoring) and
+        hold them back while it is active."""
+        if identity in self._superseding:
+            return
+        self._superseding.add(identity)
+        subject = identity[1]
+        for rule_id in state.rule.supersedes:
+            key = (rule_id, subject)
+            self._superseded[key] = self._superseded.get(key, 0) + 1
+            replaced = self._states.get(key)
+            if replaced is None or out is None:
+                continue
+            if replaced.status is AlertStatus.PENDING:
+                self._cancel(key, replaced, at, out)
+            else:
+                self._resolve(
+                    key, replaced, at, out, reason=ResolveReason.SUPERSEDED, comment=f"replaced by {state.rule.id}"
+                )
 
     def _maybe_raise(
         self, state: _State, value: Value, at: datetime, out: list[Transition], opening: bool = False
@@ -674,6 +713,9 @@ class Engine:
             state.flapping = snap.flapping
             self._add_state(snap.identity, state)
             count += 1
+        for identity, state in list(self._states.items()):
+            if state.rule.supersedes and state.status is not AlertStatus.PENDING:
+                self._supersede(identity, state, state.opened_at or state.since, None)
         return count
 
     def restore_last_seen(self, subject: str, metric: str, at: datetime) -> None:

@@ -87,6 +87,9 @@ class Rule:
     window: timedelta = timedelta(minutes=10)
     absent_after: timedelta = timedelta(0)
     description: str = ""
+    # Rules (ids, on the same subject) whose alert this one replaces while it is open: "toner low
+    # and no cartridge" says all that "toner low" says, so the coordinator sees one alert.
+    supersedes: frozenset[str] = frozenset()
 
     @property
     def metric_is_pattern(self) -> bool:

@@ -22,6 +22,7 @@ DAYS_METRIC = "days_of_supply"
 DROP_METRIC = "unexpected_drop.count"
 REPORT_METRIC = "report.failed_attempts"
 
+BUILTIN_TONER_LOW = "printer-toner-low"  # agent.catalog.builtin_rules
 TONER_FIRE_PCT = 10.0  # same thresholds as the built-in printer-toner-low rule
 TONER_CLEAR_PCT = 15.0
 
@@ -71,6 +72,7 @@ def rules_for_item(item: SupplySettings) -> list[Rule]:
             clear_low=0.0,
             severity=Severity.CRITICAL,
             match=only,
+            supersedes=frozenset({f"{LOW_PREFIX}{item.sku}"}),
             message=f"{where} is out of stock",
             description="Out of stock: nothing on hand.",
         ),
@@ -146,6 +148,8 @@ def toner_rule(
         severity=Severity.WARNING,
         team=team,
         match=Match(ids=frozenset({printer_id})),
+        # The built-in "toner low" alert for this colour says less: show one alert, not two.
+        supersedes=frozenset({f"{BUILTIN_TONER_LOW}[toner.{colour}.pct]"}),
         message=(
             f"{{name}} in {{location}}: {colour_words} toner is at {{value}} and no cartridge {skus}"
             + (f" ({names})" if names else "")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from agent.config import AgentConfig
 from agent.services.errors import Invalid, NotFound
@@ -21,6 +22,7 @@ from agent.services.supplies import (
     restock_list,
     update_supply_settings,
 )
+from agent.storage.models import Alert
 from rules.severity import Severity
 from tests.agent.harness import config_from
 from tests.inventory.harness import InventoryHarness, count
@@ -98,11 +100,17 @@ def test_low_and_out_of_stock_alerts_open_and_clear(harness: InventoryHarness, c
     assert alert.message == "Gloves M in Store A: 15 units left, at or below the reorder point of 15 units"
     assert alert.team == "supply"
     harness.submit(count("GLV-M", 0, t0 + timedelta(hours=2)))
-    assert rules_open(harness) == {"supply-low.GLV-M", "supply-out.GLV-M"}
-    out = next(a for a in harness.open_alerts() if a.rule_id == "supply-out.GLV-M")
+    # One alert at zero: "out of stock" replaces "low" (resolved as superseded).
+    assert rules_open(harness) == {"supply-out.GLV-M"}
+    out = harness.open_alerts()[0]
     assert out.message == "Gloves M in Store A is out of stock"
     assert out.severity == int(Severity.CRITICAL)
-    harness.submit(count("GLV-M", 40, t0 + timedelta(hours=3)))
+    with harness.sessions() as session:
+        low = session.scalars(select(Alert).where(Alert.id == alert.id)).one()
+        assert (low.status, low.resolve_reason) == ("resolved", "superseded")
+    harness.submit(count("GLV-M", 5, t0 + timedelta(hours=3)))  # some back, still low
+    assert rules_open(harness) == {"supply-low.GLV-M"}
+    harness.submit(count("GLV-M", 40, t0 + timedelta(hours=4)))
     assert rules_open(harness) == set()
 
 

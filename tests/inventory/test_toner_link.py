@@ -55,6 +55,9 @@ def test_toner_at_5_percent_and_no_cartridge_on_hand_is_one_alert_naming_the_sku
         )
     messages = naming(harness, "TNR-58A-BK")
     assert len(messages) == 1, harness.open_alerts()
+    # One alert in all: the built-in "toner low" is held back by the one that says more.
+    on_printer = {a.rule_id for a in harness.open_alerts() if a.subject == "printer-2f"}
+    assert on_printer == {"toner-no-cartridge.printer-2f.black"}
     message = messages[0]
     assert "Printer 2F in Ward 2" in message
     assert "black toner is at 5%" in message or "black toner is at 4" in message
@@ -80,6 +83,10 @@ def test_a_cartridge_arriving_clears_it_and_the_link_survives_a_restart(
     clock.advance(timedelta(minutes=5))
     record_count(pipeline, sku="TNR-58A-BK", count=2, actor="sam", comment="delivery")
     assert naming(harness, "TNR-58A-BK") == []
+    # A spare is on hand but the toner is still low: the next poll opens the plain alert.
+    harness.submit(equipment_reading("printer-2f", "toner.black.pct", 5.0, clock() + timedelta(minutes=1), "%"))
+    on_printer = {a.rule_id for a in harness.open_alerts() if a.subject == "printer-2f"}
+    assert on_printer == {"printer-toner-low[toner.black.pct]"}
 
 
 def test_linked_by_model_and_colour_when_the_printer_reports_no_part_number(

@@ -7,6 +7,7 @@ import pytest
 from rules.alerts import ActionRefused, AlertStatus, ResolveReason, TransitionKind
 from rules.engine import Engine, EngineSettings
 from rules.model import ConditionKind, Match, Rule, Subject, validate_rule
+from rules.reading import Reading
 from rules.severity import Severity
 from tests.rules.helpers import FRIDGE, T0, fridge_rule, reading
 
@@ -204,3 +205,49 @@ def test_pattern_rule_keeps_one_alert_per_metric() -> None:
     assert kinds(fresh.evaluate(reading(1, 20.0, subject="printer-1", metric="toner.black.pct"))) == [
         TransitionKind.RESOLVED
     ]
+
+
+def _stock_rules() -> tuple[Rule, Rule]:
+    only = Match(ids=frozenset({"GLV-M"}), subject_kind="supply")
+    low = Rule(
+        id="low", metric="count", kind=ConditionKind.THRESHOLD, fire_low=8.0, low_inclusive=True, clear_low=8.0,
+        match=only,
+    )
+    out = Rule(
+        id="out", metric="count", kind=ConditionKind.THRESHOLD, fire_low=0.0, low_inclusive=True, clear_low=0.0,
+        severity=Severity.CRITICAL, match=only, supersedes=frozenset({"low"}),
+    )
+    return low, out
+
+
+def _count(minute: float, value: float) -> Reading:
+    return Reading(
+        subject="GLV-M", metric="count", value=float(value), ts=T0 + timedelta(minutes=minute), subject_kind="supply"
+    )
+
+
+def test_a_superseding_alert_replaces_the_one_it_says_more_than_and_holds_it_back() -> None:
+    low, out = _stock_rules()
+    engine = Engine([low, out], {})
+    assert [(t.kind, t.alert.rule_id) for t in engine.evaluate(_count(0, 5))] == [(TransitionKind.OPENED, "low")]
+    at_zero = engine.evaluate(_count(1, 0))
+    assert [(t.kind, t.alert.rule_id) for t in at_zero] == [
+        (TransitionKind.OPENED, "out"),
+        (TransitionKind.RESOLVED, "low"),
+    ]
+    assert at_zero[1].reason is ResolveReason.SUPERSEDED
+    assert [a.rule_id for a in engine.active()] == ["out"]
+    assert all(t.alert.rule_id == "out" for t in engine.evaluate(_count(2, 0)))
+    # Some back but still low: "out" clears and "low" opens from the same reading.
+    back = engine.evaluate(_count(3, 4))
+    assert [(t.kind, t.alert.rule_id) for t in back] == [(TransitionKind.RESOLVED, "out"), (TransitionKind.OPENED, "low")]
+
+
+def test_from_zero_at_once_only_the_superseding_alert_opens_and_a_restart_keeps_it_so() -> None:
+    low, out = _stock_rules()
+    engine = Engine([low, out], {})
+    assert [t.alert.rule_id for t in engine.evaluate(_count(0, 0))] == ["out"]
+    again = Engine([low, out], {})
+    again.restore(engine.active())
+    assert list(again.evaluate(_count(1, 0))) == []  # "low" stays held back after a restart
+    assert [a.rule_id for a in again.active()] == ["out"]
