@@ -250,21 +250,21 @@ class Runtime:
         await asyncio.to_thread(self.unknown.flush)
 
     def _start_snmp(self) -> None:
-        snmp_items = [e for e in self.config.equipment if e.snmp is not None]
-        if not snmp_items:
+        if not any(e.snmp is not None for e in self.config.equipment):
             return
-        from agent.snmp_jobs import schedule_snmp_polls
-        from collectors.snmp.config import SnmpDefaults, SnmpEquipmentSettings, resolve_target
+        from agent.snmp_jobs import build_snmp_targets, schedule_snmp_polls, snmp_defaults
         from collectors.snmp.poller import SnmpPoller
 
-        defaults = SnmpDefaults.model_validate(self.config.snmp or {})
-        targets = []
-        for item in snmp_items:
-            try:
-                targets.append(resolve_target(item.id, SnmpEquipmentSettings.model_validate(item.snmp), defaults))
-            except ValueError as exc:
-                log.error("equipment %s can't be polled: %s", item.id, exc)
-        self.snmp_poller = SnmpPoller(max_concurrency=getattr(defaults, "max_concurrency", 32))
+        # Relative *_file paths are read from the config file's folder; a device whose settings
+        # don't resolve is reported and skipped, the others are polled.
+        targets, problems = build_snmp_targets(self.config)
+        for problem in problems:
+            log.error("snmp: not polled: %s", problem)
+        try:
+            max_concurrency = snmp_defaults(self.config).max_concurrency
+        except ValueError:
+            max_concurrency = 32
+        self.snmp_poller = SnmpPoller(max_concurrency=max_concurrency)
         schedule_snmp_polls(self.scheduler, self.snmp_poller, targets, self.sink, self.clock)
 
     def _start_mqtt(self) -> None:
