@@ -178,7 +178,10 @@ class MqttSubscriber:
         self.stats = MqttStats()
         self._reject_log = RateLimitedLog(log, log_interval_s, monotonic)
         self._password = settings.resolve_password(environ)
+        # _lock guards the dedupe memory and the delivery records; _conn_lock guards acks against a
+        # connection change. Whoever changes _generation or _connected holds both (_conn_lock first).
         self._lock = threading.Lock()
+        self._conn_lock = threading.Lock()
         self._generation = 0
         self._connected = False
         self._stopping = False
@@ -254,7 +257,7 @@ class MqttSubscriber:
                     break
             time.sleep(0.01)
         self._ack_barrier(client, drain_timeout)
-        with self._lock:
+        with self._conn_lock, self._lock:
             was_connected = self._connected
             self._connected = False
             self._generation += 1
@@ -365,7 +368,7 @@ class MqttSubscriber:
         if reason_code.is_failure:
             log.error("mqtt connect refused reason=%s url=%s", reason_code, self.settings.url)
             return
-        with self._lock:
+        with self._conn_lock, self._lock:
             self._generation += 1
             self._connected = True
         self.stats.connects += 1
@@ -402,7 +405,7 @@ class MqttSubscriber:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        with self._lock:
+        with self._conn_lock, self._lock:
             was = self._connected
             self._connected = False
             self._generation += 1
@@ -558,20 +561,32 @@ class MqttSubscriber:
                 delivery.waiters.clear()
 
     def _stored(self, deliveries: list[_Delivery]) -> None:
-        """Called by the sink (writer thread) after commit: ack every copy on the live connection."""
+        """Called by the sink (writer thread) after commit: ack every copy on the live connection.
+
+        The acks go out under the connection lock only, so that a batch of a thousand acks
+        doesn't hold up the network thread's next messages, which need the other lock.
+        """
+        to_ack: list[tuple[_Delivery, list[tuple[int, int, int]]]] = []
         with self._lock:
-            client = self._client
-            live = self._connected and client is not None
-            current = self._generation
             for delivery in deliveries:
                 delivery.stored = True
                 waiters, delivery.waiters = delivery.waiters, []
-                self._unacked -= len(waiters)
-                # Under the lock, so an ack never lands on a connection that replaced this one.
+                to_ack.append((delivery, waiters))
+        acked: list[_Delivery] = []
+        with self._conn_lock:  # generation changes hold it: an ack never lands on a newer connection
+            client = self._client
+            live = self._connected and client is not None
+            current = self._generation
+            for delivery, waiters in to_ack:
                 for generation, mid, qos in waiters:
                     if qos and live and generation == current and client is not None:
                         client.ack(mid, qos)
-                        delivery.acked = True
+                        acked.append(delivery)
+        with self._lock:
+            for delivery in acked:
+                delivery.acked = True
+            # Only now: stop() waits for this to reach zero before its ack barrier.
+            self._unacked -= sum(len(waiters) for _, waiters in to_ack)
         self.stats.stored += len(deliveries)
 
 
