@@ -49,6 +49,18 @@ def db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables yet (for migration tests): once on SQLite, once on PostgreSQL."""
+    if db_backend == "sqlite":
+        with sqlite_file(tmp_path) as url:
+            yield url
+        return
+    require_postgres()
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> Iterator[str]:
     """A migrated SQLite database only, for tests that are about SQLite itself."""
     with sqlite_file(tmp_path) as url:

@@ -137,7 +137,8 @@ class ReadingHistory(Base):
     source: Mapped[str] = mapped_column(String(60), default="")
     ts: Mapped[datetime]
     __table_args__ = (
-        Index("ix_readings_subject_metric_ts", "subject", "metric", "ts"),
+        # One row per observation: a redelivered copy is skipped on insert (migration 0003).
+        Index("uq_readings_observation", "subject", "metric", "ts", unique=True),
         Index("ix_readings_ts", "ts"),
     )
 

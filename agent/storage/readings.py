@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 from agent.storage.models import LatestReading, ReadingHistory
 from rules.reading import Reading
 
-_HISTORY_SQL = "INSERT INTO readings (subject, metric, value_num, value_text, unit, source, ts) VALUES ({p})"
+# A copy of a stored observation (same subject, metric and ts: an MQTT redelivery after a
+# crash, a replayed backlog) is skipped, not stored twice (migration 0003).
+_HISTORY_SQL = (
+    "INSERT INTO readings (subject, metric, value_num, value_text, unit, source, ts) VALUES ({p}) "
+    "ON CONFLICT (subject, metric, ts) DO NOTHING"
+)
 _LATEST_SQL = (
     "INSERT INTO readings_latest (subject, metric, subject_kind, value_num, value_text, unit, source, ts) "
     "VALUES ({p}) ON CONFLICT (subject, metric) DO UPDATE SET value_num = excluded.value_num, "

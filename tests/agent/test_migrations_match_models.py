@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import func, insert, select
 
 from agent.storage.db import create_db_engine
-from agent.storage.models import Base
+from agent.storage.migrate import upgrade
+from agent.storage.models import Base, ReadingHistory
 
 
 def test_a_migrated_database_matches_the_models(db_url: str) -> None:
@@ -39,3 +42,21 @@ def _without_sqlite_sort_order(differences: list[Any]) -> list[Any]:
     added = {d[1].name: d[1] for d in differences if d[0] == "add_index"}
     same = {n for n in removed.keys() & added.keys() if names(removed[n]) == names(added[n])}
     return [d for d in differences if not (d[0] in ("remove_index", "add_index") and d[1].name in same)]
+
+
+def test_migration_0003_keeps_one_row_of_each_observation_stored_twice(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0002")
+    engine = create_db_engine(empty_db_url)
+    at = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    row = {"subject": "fridge-2", "metric": "temperature_c", "value_num": 4.0, "unit": "°C", "source": "mqtt"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(ReadingHistory),
+                [{**row, "ts": at}, {**row, "ts": at}, {**row, "ts": at + timedelta(seconds=1)}],
+            )
+        upgrade(empty_db_url)
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(ReadingHistory)) == 2
+    finally:
+        engine.dispose()

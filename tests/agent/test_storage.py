@@ -96,10 +96,34 @@ def test_submit_waits_when_queue_is_full_and_loses_nothing(sessions, db_url, clo
     pipeline.start()
     try:
         for i in range(20):
-            pipeline.submit([Reading(f"s{i}", "count", float(k), clock.now()) for k in range(50)])
+            t0 = clock.now()
+            pipeline.submit([Reading(f"s{i}", "count", float(k), t0 + timedelta(seconds=k)) for k in range(50)])
         pipeline.flush()
     finally:
         pipeline.stop()
         engine.dispose()
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(ReadingHistory)) == 1000
+
+
+def test_a_copy_of_a_stored_observation_is_skipped_and_its_neighbours_kept(sessions, db_url, clock) -> None:
+    """An MQTT redelivery after a crash brings back a reading already stored (same subject,
+    metric and timestamp from the payload): it is stored once; the new readings around it are."""
+    engine = create_db_engine(db_url)
+    pipeline = Pipeline(engine=Engine([], {}), sessions=session_factory(engine), clock=clock.now)
+    pipeline.start()
+    t0 = clock.now()
+    first = [Reading("fridge-2", "temperature_c", 4.0 + k / 10, t0 + timedelta(seconds=k)) for k in range(5)]
+    try:
+        pipeline.submit(first)
+        pipeline.flush()
+        again = first[3:] + [Reading("fridge-2", "temperature_c", 5.0, t0 + timedelta(seconds=10))]
+        pipeline.submit(again)
+        pipeline.flush()
+    finally:
+        pipeline.stop()
+        engine.dispose()
+    with sessions() as s:
+        rows = s.execute(select(ReadingHistory.value_num).order_by(ReadingHistory.ts)).scalars().all()
+    assert rows == [4.0, 4.1, 4.2, 4.3, 4.4, 5.0]
+    assert pipeline.stats["readings_refused_by_storage"] == 0

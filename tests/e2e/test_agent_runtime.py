@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -94,9 +95,20 @@ def test_mqtt_readings_become_alerts_and_alert_changes_go_out(tmp_path: Path, br
         remove_session(broker.port, client_id)
 
 
-def test_sigterm_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path, broker: Mosquitto) -> None:
-    """SIGTERM while 500 QoS 1 readings are in flight: exit 0; after a restart each is stored once."""
-    client_id = "agent-e2e-sigterm"
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(signal.SIGTERM, id="sigterm-bare-numbers"),
+        # A crash: stored readings whose acks never left come back after the restart. Their
+        # timestamps (from the payload) make them the same observations, stored once.
+        pytest.param(signal.SIGKILL, id="sigkill-timestamped"),
+    ],
+)
+def test_stop_mid_stream_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, broker: Mosquitto, stop: signal.Signals
+) -> None:
+    """Stopped while 500 QoS 1 readings are in flight; after a restart each is stored once."""
+    client_id = f"agent-e2e-{stop.name.lower()}"
     config_path = tmp_path / "facility.yaml"
     config_path.write_text(agent_config(tmp_path, broker.port, client_id))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
@@ -125,12 +137,18 @@ def test_sigterm_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path,
         wait_until(agent_is_subscribed, timeout=30, interval=0.5, what="agent subscribed and storing")
         for i in range(500):
             # Distinct values, so a reading stored twice can be named.
-            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", f"{4 + i / 1000:.3f}".encode())
+            value = f"{4 + i / 1000:.3f}"
+            if stop is signal.SIGKILL:
+                payload = json.dumps({"value": float(value), "ts": time.time() - 600 + i}).encode()
+            else:
+                payload = value.encode()
+            publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", payload)
         publisher.wait_acked()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         first_out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, first_out
-        assert "stopped" in first_out
+        if stop is signal.SIGTERM:
+            assert proc.returncode == 0, first_out
+            assert "stopped" in first_out
         after_first = stored()
         assert 0 <= after_first <= 500
 
