@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -35,3 +37,22 @@ def is_current(engine: Engine) -> bool:
             return False
         heads = set(MigrationContext.configure(conn).get_current_heads())
     return heads == set(script.get_heads())
+
+
+def include_object_for(dialect_name: str) -> Callable[..., bool]:
+    """Alembic's include_object for autogenerate and `alembic check`.
+
+    SQLite's reflection drops DESC from an index column, so alembic would propose dropping and
+    re-creating the queue indexes (``severity DESC``) on every autogenerate. On SQLite those
+    are left out of the comparison; PostgreSQL compares them in full.
+    """
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ != "index" or dialect_name != "sqlite":
+            return True
+        model_index = compare_to if reflected else obj
+        if model_index is None:
+            return True
+        return not any("DESC" in str(e).upper() for e in model_index.expressions)
+
+    return include_object
