@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 PG_QUEUE = "status IN ('open', 'acknowledged')"
 SQLITE_QUEUE = "+status IN ('open', 'acknowledged')"
 
-INDEXES = {
+INDEXES: dict[str, list[str | sa.TextClause]] = {
     # GET /queue: most severe first, then oldest; stop after one page.
     "ix_alerts_queue": [sa.text("severity DESC"), "opened_at", "id"],
     # GET /queue?team=...
