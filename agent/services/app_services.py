@@ -206,6 +206,9 @@ class AppServices:
             flight = asyncio.ensure_future(run_in_threadpool(compute))
             self._in_flight[flight_key] = flight
             flight.add_done_callback(lambda _: self._in_flight.pop(flight_key, None))
+            # Everyone may have left (clients gone): still collect an error, so asyncio doesn't
+            # log "exception was never retrieved".
+            flight.add_done_callback(lambda done: done.cancelled() or done.exception())
         result: T = await asyncio.shield(flight)  # one caller leaving doesn't cancel the others
         return result
 
