@@ -103,11 +103,19 @@ def check_site_id(site_id: str) -> None:
         raise ValueError(f"site id {site_id!r} can't be used in a topic: no '/', '+', '#', braces or empty")
 
 
+_MATCH_MEMORY = 10_000  # distinct topics remembered; a site has a few hundred
+
+
 class TopicRouter:
-    """Maps received topics to routes, first match wins: custom mappings, then defaults."""
+    """Maps received topics to routes, first match wins: custom mappings, then defaults.
+
+    The same few hundred topics arrive again and again, so each one's answer (immutable) is
+    remembered: matching was an eighth of the network thread's time at 10,000 messages/s.
+    """
 
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
+        self._memory: dict[str, TopicMatch | TopicError] = {}
 
     @classmethod
     def from_settings(cls, settings: MqttSettings, site_id: str) -> TopicRouter:
@@ -157,6 +165,15 @@ class TopicRouter:
         return filters
 
     def match(self, topic: str) -> TopicMatch | TopicError:
+        found = self._memory.get(topic)
+        if found is None:
+            found = self._match(topic)
+            if len(self._memory) >= _MATCH_MEMORY:
+                self._memory = {}  # a flood of distinct (likely bad) topics: start again
+            self._memory[topic] = found
+        return found
+
+    def _match(self, topic: str) -> TopicMatch | TopicError:
         parts = topic.split("/")
         for route in self.routes:
             named = route.capture(parts)
