@@ -11,10 +11,13 @@ Measured in one run:
 4. latency: at a steady 1,000 messages/s, each message turns a fridge warm; time from publish
    until the alert is committed (pipeline listener, called after the commit) at p50 and p99.
 
+1-3 run in turn, --rounds times (default 3), and each is reported by its median: on a shared
+2-core VM a single run of the same code varied from 0.46 to 0.60.
+
 Targets (issue 4): pipeline throughput ≥ 0.5 × bare subscriber, 0 missing, p99 < 250 ms.
 The last line is the throughput ratio.
 
-    .venv/bin/python bench/mqtt_ingest.py [--count 200000] [--latency-seconds 10] [--rate 1000]
+    .venv/bin/python bench/mqtt_ingest.py [--count 200000] [--rounds 3] [--latency-seconds 20] [--rate 1000]
 """
 
 from __future__ import annotations
@@ -294,7 +297,9 @@ def measure(consumer: Any, broker: Mosquitto, count: int) -> dict[str, float]:
     consumer.start()
     drained = wait_progress(lambda: consumer.done() - base, count)
     drain_done = consumer.done() - base
-    consumer.stop()
+    # Its session goes too: a persistent session left behind would queue every message the
+    # other consumers are measured with, and hand them all over next round.
+    consumer.close()
     return {
         "live": count / (end - summary["first"]),
         "live_missing": count - live_done,
@@ -415,6 +420,10 @@ def history_rows(runtime: Any) -> int:
     return int(rows or 0)
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def line(name: str, m: dict[str, float]) -> str:
     return (
         f"{name:<46} live {m['live']:8,.0f}/s (missing {m['live_missing']:.0f})   "
@@ -441,6 +450,7 @@ def main() -> None:
         "--alert-every", type=int, default=10, help="every Nth latency message opens an alert"
     )
     parser.add_argument("--sink", choices=["pipeline", "counting"], default="pipeline")
+    parser.add_argument("--rounds", type=int, default=3, help="measure each consumer this many times; report medians")
     parser.add_argument(
         "--protocol",
         choices=["5", "3.1.1"],
@@ -464,10 +474,11 @@ def main() -> None:
             print("live = consumer connected while publishing (first publish → last done);")
             print("backlog drain = published while the consumer was away, then drained (connect → last done)")
             print(f"MQTT {args.protocol} for the bare subscriber and the collector")
+            print(
+                f"{args.rounds} rounds, each consumer once per round in turn; the figures are each "
+                "one's median over the rounds (this machine's speed drifts between minutes)"
+            )
             bare = BareConsumer(broker, args.protocol)
-            base = measure(bare, broker, n)
-            bare.close()
-            print(line(bare.name, base))
             counting = CollectorConsumer(
                 broker,
                 "collector into a counting sink",
@@ -476,16 +487,6 @@ def main() -> None:
                 equipment_ids(0),
                 args.protocol,
             )
-            coll = measure(counting, broker, n)
-            counting.close()
-            print(line(counting.name, coll))
-            if args.sink == "counting":
-                print(f"missing messages: {coll['live_missing'] + coll['drain_missing']:.0f}")
-                print(
-                    f"throughput ratio (collector into counting sink / bare, backlog drain): {coll['drain'] / base['drain']:.2f}"
-                )
-                return
-
             hot = len(range(0, int(args.latency_seconds * args.rate), args.alert_every))
             runtime = build_runtime(workdir, hot)
             runtime.pipeline.start()
@@ -498,28 +499,54 @@ def main() -> None:
                 equipment_ids(hot),
                 args.protocol,
             )
+            consumers: list[Any] = [bare, counting] if args.sink == "counting" else [bare, counting, agent]
+            runs: dict[str, list[dict[str, float]]] = {c.name: [] for c in consumers}
             try:
-                full = measure(agent, broker, n)
+                for round_no in range(1, args.rounds + 1):
+                    for consumer in consumers:
+                        m = measure(consumer, broker, n)
+                        runs[consumer.name].append(m)
+                        print(f"round {round_no}: " + line(consumer.name, m))
+                base, coll = median_of(runs[bare.name]), median_of(runs[counting.name])
+                print("medians:")
+                print(line(bare.name, base))
+                print(line(counting.name, coll))
+                if args.sink == "counting":
+                    missing = sum(m["live_missing"] + m["drain_missing"] for m in runs[counting.name])
+                    print(f"missing messages: {missing:.0f}")
+                    print(
+                        f"throughput ratio (collector into counting sink / bare, live): {coll['live'] / base['live']:.2f}"
+                    )
+                    return
+                full = median_of(runs[agent.name])
                 rows = history_rows(runtime)
                 print(line(agent.name, full))
-                print(f"history rows stored: {rows:,} of {2 * n:,} published")
+                published = 2 * n * args.rounds
+                print(f"history rows stored: {rows:,} of {published:,} published")
                 lat = latency(runtime, agent, timing, broker, args, workdir)
                 print(f"collector stats: {agent.sub.stats.snapshot()}")
             finally:
                 agent.close()
+                counting.close()
+                bare.close()
                 runtime.pipeline.stop()
             print(
                 f"latency run: {lat['messages']:,} messages at {args.rate:,.0f}/s, every {args.alert_every}th opens an "
                 f"alert: {lat['opened']:,} of {lat['hot']:,} opened, {lat['in_storage']:,} in storage"
             )
-            missing = int(full["live_missing"] + full["drain_missing"]) + (lat["hot"] - lat["opened"])
-            print(f"missing messages: {missing} (history rows short by {2 * n - rows})")
+            missing = sum(int(m["live_missing"] + m["drain_missing"]) for m in runs[agent.name])
+            missing += lat["hot"] - lat["opened"]
+            print(f"missing messages: {missing} (history rows short by {published - rows})")
             print(
                 f"latency publish → alert readable in storage: p50 {lat['p50']:.1f} ms  p99 {lat['p99']:.1f} ms  "
                 f"max {lat['max']:.1f} ms (target p99 < 250 ms)"
             )
+            per_round = ", ".join(
+                f"{a['live'] / b['live']:.2f}" for a, b in zip(runs[agent.name], runs[bare.name], strict=True)
+            )
+            print(f"live ratio in each round: {per_round}")
             print(
-                f"throughput ratio (pipeline / bare subscriber): live {full['live'] / base['live']:.2f}, "
+                f"throughput ratio (pipeline / bare subscriber, medians): live {full['live'] / base['live']:.2f}, "
                 f"backlog drain {full['drain'] / base['drain']:.2f} (target ≥ 0.5)"
             )
         finally:
