@@ -80,6 +80,11 @@ def _translated(fn: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
+    """The key a page is reused under: the same for the sync and the async read of it."""
+    return (kind, *sorted(filters.items()))
+
+
 class AppServices:
     def __init__(
         self,
@@ -147,7 +152,9 @@ class AppServices:
                 limit=limit,
             )
 
-        key = ("alerts", state, severity, team, equipment, sku, cursor, limit)
+        key = _page_key(
+            "alerts", state=state, severity=severity, team=team, equipment=equipment, sku=sku, cursor=cursor, limit=limit
+        )
         page: AlertPage = self._pages.get(key, self._generation, now, make)
         return page
 
@@ -162,11 +169,11 @@ class AppServices:
         cursor: str | None,
         limit: int,
     ) -> AlertPage:
-        key = ("alerts", state, severity, team, equipment, sku, cursor, limit)
-        page: AlertPage | None = self._pages.peek(key, self._generation, self.clock())
-        if page is None:
-            filters = {"state": state, "severity": severity, "team": team, "equipment": equipment, "sku": sku}
-            page = await self._shared(key, functools.partial(self.list_alerts, **filters, cursor=cursor, limit=limit))
+        filters: dict[str, Any] = dict(
+            state=state, severity=severity, team=team, equipment=equipment, sku=sku, cursor=cursor, limit=limit
+        )
+        compute = functools.partial(self.list_alerts, **filters)
+        page: AlertPage = await self._reused(_page_key("alerts", **filters), compute)
         return page
 
     @_translated
@@ -186,15 +193,19 @@ class AppServices:
                 self.sessions, now=now, team=team, cursor=cursor, limit=limit, summary_of=self._queue_summary()
             )
 
-        view: QueueView = self._pages.get(("queue", team, cursor, limit), self._generation, now, make)
+        key = _page_key("queue", team=team, cursor=cursor, limit=limit)
+        view: QueueView = self._pages.get(key, self._generation, now, make)
         return view
 
     async def queue_async(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
-        key = ("queue", team, cursor, limit)
-        view: QueueView | None = self._pages.peek(key, self._generation, self.clock())
-        if view is None:
-            view = await self._shared(key, functools.partial(self.queue, team=team, cursor=cursor, limit=limit))
+        key = _page_key("queue", team=team, cursor=cursor, limit=limit)
+        view: QueueView = await self._reused(key, functools.partial(self.queue, team=team, cursor=cursor, limit=limit))
         return view
+
+    async def _reused(self, key: Any, compute: Callable[[], T]) -> T:
+        """The page from memory when it can be served at once; else compute it, shared."""
+        found: T | None = self._pages.peek(key, self._generation, self.clock())
+        return found if found is not None else await self._shared(key, compute)
 
     async def _shared(self, key: Any, compute: Callable[[], T]) -> T:
         """Run compute in the thread pool, once for all callers that ask for the same key at the

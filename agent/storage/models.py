@@ -143,8 +143,15 @@ class ReadingHistory(Base):
     )
 
 
-_PG_QUEUE = "status IN ('open', 'acknowledged')"
-_SQLITE_QUEUE = "+status IN ('open', 'acknowledged')"
+def _queue_index(name: str, *columns: Any) -> Index:
+    """A partial index over the alerts in the queue. The predicate is written exactly as
+    agent/services/queries.py writes it (the + keeps SQLite's planner off the plain status index)."""
+    return Index(
+        name,
+        *columns,
+        sqlite_where=text("+status IN ('open', 'acknowledged')"),
+        postgresql_where=text("status IN ('open', 'acknowledged')"),
+    )
 
 
 class Alert(Base):
@@ -189,34 +196,10 @@ class Alert(Base):
         Index("ix_alerts_status_severity_opened", "status", "severity", "opened_at"),
         Index("ix_alerts_subject", "subject"),
         Index("ix_alerts_team_status", "team", "status"),
-        # The coordinator's queue (migration 0002): one page read in index order. The predicate
-        # is written exactly as agent/services/queries.py writes it (the + keeps SQLite's
-        # planner off the plain status index).
-        Index(
-            "ix_alerts_queue",
-            text("severity DESC"),
-            "opened_at",
-            "id",
-            sqlite_where=text(_SQLITE_QUEUE),
-            postgresql_where=text(_PG_QUEUE),
-        ),
-        Index(
-            "ix_alerts_queue_team",
-            "team",
-            text("severity DESC"),
-            "opened_at",
-            "id",
-            sqlite_where=text(_SQLITE_QUEUE),
-            postgresql_where=text(_PG_QUEUE),
-        ),
-        Index(
-            "ix_alerts_queue_counts",
-            "team",
-            "severity",
-            "status",
-            sqlite_where=text(_SQLITE_QUEUE),
-            postgresql_where=text(_PG_QUEUE),
-        ),
+        # The coordinator's queue (migration 0002): one page read in index order.
+        _queue_index("ix_alerts_queue", text("severity DESC"), "opened_at", "id"),
+        _queue_index("ix_alerts_queue_team", "team", text("severity DESC"), "opened_at", "id"),
+        _queue_index("ix_alerts_queue_counts", "team", "severity", "status"),
     )
 
 
