@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from agent.catalog import build_rules, build_subjects
 from agent.clock import utc_now
 from agent.config import AgentConfig
+from agent.equipment_sync import sync_equipment
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.pipeline import Pipeline
@@ -85,6 +86,9 @@ class Runtime:
             upgrade(url)
         self.db = create_db_engine(url)
         self.sessions = session_factory(self.db)
+        with self.sessions() as session:
+            sync_equipment(session, config.equipment, site_id=config.site.id, now=self.clock())
+            session.commit()
         self.metrics = AgentMetrics()
         self.subjects = build_subjects(config)
         self.engine = Engine(

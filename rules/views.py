@@ -189,12 +189,13 @@ class EquipmentView:
     location: str
     team: str
     model: str
-    state: str  # ok, warning, critical, stale, unknown
+    state: str  # ok, warning, critical, stale, unknown, retired
     state_text: str  # "OK", "Not heard from for 2 hours", "1 critical alert"
     last_seen: datetime | None
     key_values: list[KeyValue]
     open_alerts: int
     alerts: list[AlertView] = field(default_factory=list)
+    retired_at: datetime | None = None  # no longer in the config; kept for its alerts and history
 
 
 @dataclass(frozen=True, slots=True)

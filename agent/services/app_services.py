@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
-from agent.services import alert_actions, auth, queries, silences
+from agent.services import alert_actions, auth, equipment_board, queries, silences
 from agent.services.errors import Conflict, Invalid, NotFound
 from agent.services.reuse import Expiring, Recent
 from api.ports import ConflictError, InvalidError, NotFoundError
@@ -270,13 +270,13 @@ class AppServices:
     # ------------------------------------------------------------------ equipment
     @_translated
     def list_equipment(self, *, location: str | None, kind: str | None, team: str | None) -> list[EquipmentView]:
-        return queries.list_equipment(
+        return equipment_board.list_equipment(
             self.sessions, now=self.clock(), location=location, kind=kind, team=team, stale_after=self.stale_after
         )
 
     @_translated
     def get_equipment(self, equipment_id: str) -> EquipmentView:
-        return queries.get_equipment(
+        return equipment_board.get_equipment(
             self.sessions, equipment_id=equipment_id, now=self.clock(), stale_after=self.stale_after
         )
 

@@ -73,6 +73,8 @@ class Equipment(Base):
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
+    # Set when the item leaves the config (migration 0004): kept, with its alerts and history.
+    retired_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class SupplyItem(Base):
