@@ -55,7 +55,9 @@ class CallbackCollector(Collector):
         rejects: Callable[[], dict[tuple[str, str], int]],
         alerts_by_state: Callable[[], dict[str, int]],
         last_poll: Callable[[], dict[str, float]],
+        stored: Callable[[], dict[str, int]] | None = None,
     ) -> None:
+        self._stored = stored
         self._queue_depth = queue_depth
         self._rejects = rejects
         self._alerts_by_state = alerts_by_state
@@ -69,6 +71,13 @@ class CallbackCollector(Collector):
         for (source, reason), count in sorted(self._rejects().items()):
             dropped.add_metric([source, reason], count)
         yield dropped
+        if self._stored is not None:
+            stored = CounterMetricFamily(
+                "facility_readings_stored", "Readings committed to storage, by source", labels=["source"]
+            )
+            for source, count in sorted(self._stored().items()):
+                stored.add_metric([source], count)
+            yield stored
         states = GaugeMetricFamily("facility_alerts", "Alerts by state", labels=["state"])
         for state, count in sorted(self._alerts_by_state().items()):
             states.add_metric([state], count)

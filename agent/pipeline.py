@@ -103,6 +103,7 @@ class Pipeline:
         self.rejects: Counter[tuple[str, str]] = Counter()
         self.unknown_sinks: list[Callable[[str, str, str, datetime], None]] = []
         self.stats: Counter[str] = Counter()
+        self.stored: Counter[str] = Counter()  # committed readings by source kind (mqtt, snmp, ...)
         self.last_batch_at: datetime | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -155,7 +156,8 @@ class Pipeline:
         self._queue.put(_Batch(list(readings), [on_stored] if on_stored else []))
 
     def reject(self, *, source: str, reason: str, detail: str) -> None:
-        self.rejects[(source, reason)] += 1
+        # By the source's kind only ("mqtt", not "mqtt:<topic>"): a series per topic is unbounded.
+        self.rejects[(source.split(":", 1)[0] or "unknown", reason)] += 1
 
     def unknown_source(self, *, source: str, key: str, payload: str, at: datetime) -> None:
         for sink in self.unknown_sinks:
@@ -279,7 +281,9 @@ class Pipeline:
             write_readings(session, everything)
             applied = self.alerts.apply(session, transitions)
             session.commit()
-            return applied
+        for reading in everything:
+            self.stored[reading.source.split(":", 1)[0] or "unknown"] += 1
+        return applied
 
     def _write_isolating(self, readings: list[Reading]) -> list[AppliedTransition]:
         """A batch that storage refuses for good: store readings one by one, count the few it refuses."""

@@ -19,10 +19,11 @@ from agent.equipment_sync import sync_equipment
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.pipeline import Pipeline
+from agent.reading_guard import ReadingGuard
 from agent.scheduler import add_interval_job, create_scheduler
 from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
-from agent.storage.models import Alert
+from agent.storage.models import Alert, LatestReading
 from agent.storage.readings import prune_history
 from agent.unknown_sources import UnknownSourceLog
 from rules.engine import Engine, EngineSettings
@@ -32,16 +33,30 @@ from rules.reading import Reading
 log = logging.getLogger(__name__)
 
 
+def _mapped_states(config: AgentConfig) -> set[str]:
+    """Metrics that an MQTT mapping declares as states (state: true with a fixed metric)."""
+    mappings = (config.mqtt or {}).get("mappings") or []
+    return {m["metric"] for m in mappings if isinstance(m, dict) and m.get("state") and m.get("metric")}
+
+
 class _PollTracker:
     """Wraps the pipeline as the collectors' sink and notes each collector's last successful poll."""
 
-    def __init__(self, pipeline: Pipeline, metrics: AgentMetrics, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, pipeline: Pipeline, metrics: AgentMetrics, clock: Callable[[], datetime], guard: ReadingGuard
+    ) -> None:
         self.pipeline = pipeline
         self.metrics = metrics
         self.clock = clock
+        self.guard = guard
         self.last_success: dict[str, float] = {}
 
+    def _refused(self, source: str, reason: str, detail: str) -> None:
+        self.pipeline.reject(source=source, reason=reason, detail=detail)
+
     def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
+        if readings:
+            readings = self.guard.filter(readings, self._refused)
         if readings:
             source = readings[0].source.split(":", 1)[0] or "unknown"
             self.metrics.readings_in.labels(source).inc(len(readings))
@@ -113,8 +128,8 @@ class Runtime:
         )
         self.unknown = UnknownSourceLog(self.sessions)
         self.pipeline.unknown_sinks.append(self.unknown.record)
-        self.sink = _PollTracker(self.pipeline, self.metrics, self.clock)
         self._wire_inventory()
+        self.sink = _PollTracker(self.pipeline, self.metrics, self.clock, self._reading_guard())
         self.pipeline.restore()
         self.dispatcher = Dispatcher(
             sessions=self.sessions,
@@ -133,9 +148,17 @@ class Runtime:
                 rejects=self._all_rejects,
                 alerts_by_state=self._alerts_by_state,
                 last_poll=lambda: dict(self.sink.last_success),
+                stored=lambda: dict(self.pipeline.stored),
             )
         )
         return self
+
+    def _reading_guard(self) -> ReadingGuard:
+        guard = ReadingGuard(self.engine.rules.values(), state_metrics=_mapped_states(self.config))
+        with self.sessions() as session:
+            rows = session.execute(select(LatestReading.subject, LatestReading.metric, LatestReading.value_num))
+            guard.seed((subject, metric, value is not None) for subject, metric, value in rows)
+        return guard
 
     def _team_emails(self) -> dict[str, list[str]]:
         config = self.config
@@ -167,10 +190,13 @@ class Runtime:
         return simple_sender(self.config.notifications.smtp)
 
     def _all_rejects(self) -> dict[tuple[str, str], int]:
+        # By source and reason only: every rejection reaches pipeline.reject, except the MQTT
+        # collector's internal errors, which only its own counters see.
         counts = dict(self.pipeline.rejects)
         if self.mqtt is not None:
-            for reason, count in self.mqtt.stats.rejects_by_reason().items():
-                counts[("mqtt", reason)] = counts.get(("mqtt", reason), 0) + count
+            internal = self.mqtt.stats.rejects_by_reason().get("internal_error", 0)
+            if internal:
+                counts[("mqtt", "internal_error")] = counts.get(("mqtt", "internal_error"), 0) + internal
         return counts
 
     def _alerts_by_state(self) -> dict[str, int]:

@@ -133,6 +133,8 @@ class TopicMapping(_Strict):
     json_path: str | None = Field(None, description="dotted path to the value, e.g. data.temp")
     ts_path: str | None = Field("ts", description="dotted path to the timestamp; null: time of receipt")
     unit: str = ""
+    # The values are states (e.g. "open"/"closed"), even where a rule or unit would want numbers.
+    state: bool = False
 
     @field_validator("pattern")
     @classmethod
@@ -162,6 +164,8 @@ class TopicMapping(_Strict):
                 raise ValueError(f"{self.pattern!r}: give an {{equipment}} segment or a fixed equipment")
             if "metric" not in names and self.metric is None:
                 raise ValueError(f"{self.pattern!r}: give a {{metric}} segment or a fixed metric")
+            if self.state and self.metric is None:
+                raise ValueError(f"{self.pattern!r}: state: true needs a fixed metric, e.g. metric: door.state")
         elif "sku" not in names and self.sku is None:
             raise ValueError(
                 f"{self.pattern!r}: a {self.kind} mapping needs a {{sku}} segment or a fixed sku"

@@ -173,6 +173,8 @@ def parse_payload(
         return Rejected(BAD_UTF8, f"invalid UTF-8 at byte {exc.start}")
     if not text:
         return Rejected(EMPTY, "empty payload")
+    if text == "null":  # JSON null, bare: no value (not the state "null")
+        return Rejected(WRONG_TYPE, "value is null")
 
     raw: Any
     ts_raw: Any = _MISSING

@@ -16,6 +16,7 @@ from collectors.mqtt.config import METRIC_PATTERN, MqttSettings, ValueKind
 RouteKind = Literal["reading", "count", "weight", "alert", "watch"]
 
 _NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+MAX_METRIC_LEN = 120  # like equipment ids (128), bounded; the width of the readings' metric column
 _SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 
 
@@ -189,6 +190,10 @@ def _resolve(route: Route, named: dict[str, str], topic: str) -> TopicMatch | To
     if route.kind == "reading":
         subject = route.equipment if route.equipment is not None else named.get("equipment", "")
         metric = route.metric if route.metric is not None else named.get("metric", "")
+        if len(metric) > MAX_METRIC_LEN:
+            return TopicError(
+                "bad_topic", f"metric of {len(metric)} characters in {topic[:200]!r} (at most {MAX_METRIC_LEN})"
+            )
         if not METRIC_PATTERN.match(metric):
             return TopicError(
                 "bad_topic", f"metric {metric[:80]!r} in {topic[:200]!r} is not dotted lowercase"

@@ -76,6 +76,7 @@ def test_json_path_and_ts_path() -> None:
         (b"[1, 2", "not_json"),
         (b'{"value": [1]}', "wrong_type"),
         (b'{"value": null}', "wrong_type"),
+        (b"null", "wrong_type"),
         (b'{"value": {"a": 1}}', "wrong_type"),
         (b"[1, 2]", "wrong_type"),
         (b'{"temp": 4}', "missing_value"),

@@ -114,3 +114,17 @@ def test_filter_covers(general: str, specific: str, covers: bool) -> None:
 def test_site_id_must_fit_in_a_topic() -> None:
     with pytest.raises(ValueError, match="site id"):
         TopicRouter.from_settings(MqttSettings(), "a/b")
+
+
+def test_a_metric_name_is_capped_like_an_id() -> None:
+    r = router()
+    ok = r.match("facility/site-a/equipment/fridge-1/" + "a" * 120)
+    long = r.match("facility/site-a/equipment/fridge-1/" + "a" * 10_000)
+    assert isinstance(ok, TopicMatch)
+    assert isinstance(long, TopicError) and long.reason == "bad_topic" and "at most 120" in long.detail
+
+
+def test_a_state_mapping_needs_a_fixed_metric() -> None:
+    assert TopicMapping(pattern="zigbee/{equipment}/door", metric="door.state", state=True).state
+    with pytest.raises(ValueError, match="state: true needs a fixed metric"):
+        TopicMapping(pattern="zigbee/{equipment}/{metric}", state=True)

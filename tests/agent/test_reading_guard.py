@@ -1,0 +1,44 @@
+"""A metric is a number or a state; metric names and metrics per subject are bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agent.reading_guard import BAD_PAYLOAD, METRIC_TOO_LONG, TOO_MANY_METRICS, ReadingGuard
+from rules.model import ConditionKind, Rule
+from rules.reading import Reading, make_reading
+
+NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
+WARM = Rule(id="warm", metric="temperature_c", kind=ConditionKind.THRESHOLD, fire_high=8.0, clear_high=8.0)
+
+
+def reading(metric: str, value: float | str, *, unit: str = "", source: str = "mqtt:t", subject: str = "fridge-1") -> Reading:
+    return make_reading(subject=subject, metric=metric, value=value, ts=NOW, unit=unit, source=source)
+
+
+def check(guard: ReadingGuard, *readings: Reading) -> tuple[list[str], list[str]]:
+    refused: list[str] = []
+    kept = guard.filter(readings, lambda source, reason, detail: refused.append(reason))
+    return [r.metric for r in kept], refused
+
+
+def test_a_word_is_not_a_number_where_a_rule_a_unit_or_the_history_wants_one() -> None:
+    guard = ReadingGuard([WARM], state_metrics={"lock.mode"})
+    guard.seed([("fridge-1", "humidity", True)])
+    assert check(guard, reading("temperature_c", "hot")) == ([], [BAD_PAYLOAD])
+    assert check(guard, reading("voltage", "high", unit="V")) == ([], [BAD_PAYLOAD])
+    assert check(guard, reading("humidity", "damp")) == ([], [BAD_PAYLOAD])
+    assert check(guard, reading("power.level", 3.0), reading("power.level", "low")) == (["power.level"], [BAD_PAYLOAD])
+    # States where states belong: a door, a declared state, a metric first seen as a state.
+    assert check(guard, reading("door.state", "open"), reading("lock.mode", "auto"), reading("mode", "eco")) == (
+        ["door.state", "lock.mode", "mode"], [])
+    assert check(guard, reading("mode", "off"))[1] == []
+    # SNMP types its values from the MIB: a toner level may be "some_remaining".
+    assert check(guard, reading("temperature_c", "unknown", source="snmp:h")) == (["temperature_c"], [])
+
+
+def test_metric_names_and_metrics_per_subject_are_capped() -> None:
+    guard = ReadingGuard([], max_metrics_per_subject=3)
+    assert check(guard, reading("a" * 121, 1.0)) == ([], [METRIC_TOO_LONG])
+    assert check(guard, *(reading(f"m{i}", 1.0) for i in range(5))) == (["m0", "m1", "m2"], [TOO_MANY_METRICS] * 2)
+    assert check(guard, reading("m1", 2.0), reading("m0", 3.0, subject="fridge-2")) == (["m1", "m0"], [])

@@ -1,0 +1,136 @@
+"""A new user's first run: a config file, `db upgrade`, `user add`, `token create`, `run` as a
+subprocess, readings over MQTT (private mosquitto) and SNMP (snmpsim), and only HTTP to look.
+No database writes except through the CLI, MQTT and HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli_agent import AgentProcess, cli
+from tests.support.mosquitto import Mosquitto, QosPublisher, free_port
+from tests.support.snmp import FIXTURES, snmpsim
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.slow
+
+PRINTER = FIXTURES / "brother-mfc-l2710dw.snmprec"
+FRIDGE = """
+  - id: fridge-1
+    name: Vaccine fridge 1
+    kind: fridge
+    location: Pharmacy
+    team: pharmacy"""
+
+
+def write_config(path: Path, *, data: Path, api_port: int, mqtt_port: int, snmp_port: int, fridge: bool) -> None:
+    path.write_text(
+        f"""
+site: {{id: riverside, name: Riverside Clinic}}
+database: {{data_dir: {data}, flush_interval: 50ms}}
+api: {{port: {api_port}}}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}", client_id: e2e-config-run}}
+teams:
+  pharmacy: {{name: Pharmacy}}
+  facilities: {{name: Facilities}}
+notifications: {{alert_emails: false, restock_report: {{enabled: false}}, weekly_summary: {{enabled: false}}}}
+rules:
+  - {{id: fridge-warm, metric: temperature_c, match: {{kinds: [fridge]}}, above: 8, severity: warning,
+      team: pharmacy, message: "{{name}} in {{location}} is at {{value}}"}}
+equipment:{FRIDGE if fridge else ""}
+  - id: printer-2f
+    name: Printer 2F
+    kind: printer
+    location: Ward 2
+    team: facilities
+    snmp: {{host: 127.0.0.1, port: {snmp_port}, community_file: printer-community, interval: 2s}}
+  - {{id: shelf-a, name: Shelf A, kind: shelf, location: Storeroom, team: supply}}
+supplies:
+  - {{sku: GLV-M, name: Gloves M, par: 40, reorder_point: 10, location: Storeroom}}
+"""
+    )
+
+
+def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "printer-community").write_text(PRINTER.stem + "\n")
+    config = etc / "facility.yaml"
+    api_port = free_port()
+    with Mosquitto(tmp_path / "broker") as broker, snmpsim([PRINTER], ready_community=PRINTER.stem) as sim:
+        def configure(*, fridge: bool) -> None:
+            write_config(config, data=tmp_path / "data", api_port=api_port, mqtt_port=broker.port, snmp_port=sim.port, fridge=fridge)
+
+        configure(fridge=True)
+        cli(config, "db", "upgrade")
+        cli(config, "user", "add", "sam", "--role", "admin", "--name", "Sam", env={"FACILITY_NEW_PASSWORD": "correct horse battery"})
+        token = cli(config, "token", "create", "--user", "sam", "--name", "e2e").splitlines()[0].strip()
+        publisher = QosPublisher(broker.port, "e2e-sensors")
+        topic = "facility/riverside/equipment/fridge-1/"
+        try:
+            with AgentProcess(config, api_port, token, tmp_path / "agent.log") as agent:
+                # Every configured item is on the board, with its name, location and team.
+                board = {e["id"]: e for e in agent.get("/api/v1/equipment")}
+                assert set(board) == {"fridge-1", "printer-2f", "shelf-a"}, board
+                assert (board["fridge-1"]["name"], board["fridge-1"]["location"], board["fridge-1"]["team"]) == (
+                    "Vaccine fridge 1", "Pharmacy", "pharmacy")
+                assert (board["printer-2f"]["name"], board["printer-2f"]["location"]) == ("Printer 2F", "Ward 2")
+
+                # A warm fridge: readings and an alert named from the config.
+                publisher.publish(topic + "temperature_c", json.dumps({"value": 12.5}))
+                alert = wait_until(
+                    lambda: next(iter(agent.get("/api/v1/alerts", equipment="fridge-1")["items"]), None),
+                    30, 0.1, "the fridge's alert",
+                )
+                assert alert["subject_name"] == "Vaccine fridge 1" and alert["location"] == "Pharmacy", alert
+                fridge = agent.get("/api/v1/equipment/fridge-1")
+                assert {kv["metric"]: kv["value"] for kv in fridge["key_values"]}["temperature_c"] == 12.5
+                assert fridge["open_alerts"] == 1 and fridge["alerts"][0]["id"] == alert["id"]
+                # The printer's latest readings, polled over SNMP.
+                printer = wait_until(
+                    lambda: (p := agent.get("/api/v1/equipment/printer-2f"))["key_values"] and p,
+                    60, 0.2, "the printer's readings",
+                )
+                assert any(kv["metric"].startswith("toner.") for kv in printer["key_values"]), printer
+
+                # A silence on a configured equipment id is accepted.
+                silence = agent.http.post(
+                    "/api/v1/silences", json={"equipment_id": "fridge-1", "duration_minutes": 30, "comment": "defrost"}
+                )
+                assert silence.status_code == 201, silence.text
+
+                # A word is not a temperature; a door's state is a state.
+                dropped_before = agent.counter("facility_readings_dropped", source="mqtt", reason="bad_payload")
+                publisher.publish(topic + "temperature_c", json.dumps({"value": "hot"}))
+                publisher.publish(topic + "door.state", "open")
+                door = wait_until(
+                    lambda: {kv["metric"]: kv["value"] for kv in agent.get("/api/v1/equipment/fridge-1")["key_values"]}.get("door.state"),
+                    30, 0.1, "the door's state",
+                )
+                assert door == "open"
+                wait_until(
+                    lambda: agent.counter("facility_readings_dropped", source="mqtt", reason="bad_payload") == dropped_before + 1,
+                    10, 0.1, "the word counted as a bad payload",
+                )
+                values = {kv["metric"]: kv["value"] for kv in agent.get("/api/v1/equipment/fridge-1")["key_values"]}
+                assert values["temperature_c"] == 12.5, values
+                assert agent.counter("facility_readings_stored", source="mqtt") >= 2
+                assert agent.stop() == 0
+            log = agent.log()
+            assert "Traceback" not in log and "CancelledError" not in log, log[-3000:]
+
+            # The fridge leaves the config: after a restart it is retired, and its alerts still name it.
+            configure(fridge=False)
+            with AgentProcess(config, api_port, token, tmp_path / "agent.log") as agent:
+                fridge = agent.get("/api/v1/equipment/fridge-1")
+                assert fridge["state"] == "retired" and fridge["retired_at"], fridge
+                assert fridge["name"] == "Vaccine fridge 1"
+                board = agent.get("/api/v1/equipment")
+                assert [e["id"] for e in board][-1] == "fridge-1" and board[-1]["state"] == "retired"
+                (old,) = agent.get("/api/v1/alerts", equipment="fridge-1")["items"]
+                assert old["subject_name"] == "Vaccine fridge 1" and old["location"] == "Pharmacy", old
+                assert agent.stop() == 0
+        finally:
+            publisher.close()
