@@ -56,8 +56,10 @@ class CallbackCollector(Collector):
         alerts_by_state: Callable[[], dict[str, int]],
         last_poll: Callable[[], dict[str, float]],
         stored: Callable[[], dict[str, int]] | None = None,
+        unknown_inputs: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self._stored = stored
+        self._unknown_inputs = unknown_inputs
         self._queue_depth = queue_depth
         self._rejects = rejects
         self._alerts_by_state = alerts_by_state
@@ -78,6 +80,15 @@ class CallbackCollector(Collector):
             for source, count in sorted(self._stored().items()):
                 stored.add_metric([source], count)
             yield stored
+        if self._unknown_inputs is not None:
+            unknown = CounterMetricFamily(
+                "facility_unknown_source_inputs",
+                "Inputs from sources no equipment or supply is configured for (listed at /api/v1/unknown-sources)",
+                labels=["source"],
+            )
+            for source, count in sorted(self._unknown_inputs().items()):
+                unknown.add_metric([source], count)
+            yield unknown
         states = GaugeMetricFamily("facility_alerts", "Alerts by state", labels=["state"])
         for state, count in sorted(self._alerts_by_state().items()):
             states.add_metric([state], count)

@@ -20,7 +20,7 @@ from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.pipeline import Pipeline
 from agent.reading_guard import ReadingGuard
-from agent.scheduler import add_interval_job, create_scheduler
+from agent.scheduler import add_interval_job, create_scheduler, stop_scheduler
 from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
 from agent.storage.models import Alert, LatestReading
@@ -149,6 +149,7 @@ class Runtime:
                 alerts_by_state=self._alerts_by_state,
                 last_poll=lambda: dict(self.sink.last_success),
                 stored=lambda: dict(self.pipeline.stored),
+                unknown_inputs=lambda: dict(self.unknown.inputs),
             )
         )
         return self
@@ -275,6 +276,7 @@ class Runtime:
         removed = await asyncio.to_thread(prune)
         if removed:
             log.info("pruned reading history", extra={"rows": removed, "older_than": cutoff.isoformat()})
+        await asyncio.to_thread(self.unknown.prune, older_than=cutoff)
 
     async def _flush_unknown(self) -> None:
         await asyncio.to_thread(self.unknown.flush)
@@ -351,8 +353,8 @@ class Runtime:
         log.info("shutting down")
         if self.mqtt is not None:
             await asyncio.to_thread(self.mqtt.stop)
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        if self.scheduler is not None:
+            await stop_scheduler(self.scheduler)
         if self.api_server is not None:
             self.api_server.should_exit = True
         # Flush everything the collectors handed over, then stop the writer.

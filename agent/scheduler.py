@@ -37,3 +37,29 @@ def add_interval_job(
         misfire_grace_time=int(misfire_grace),
         replace_existing=True,
     )
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, timeout: float = 10.0) -> None:
+    """Stop starting jobs, let the running ones finish (bounded), then shut down.
+
+    APScheduler's shutdown cancels running coroutine jobs, and each cancelled one is logged
+    as a failed job with a CancelledError traceback; on SIGTERM they are let finish instead.
+    """
+    import asyncio
+    import logging
+
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    running: list[Any] = []
+    for alias in ("default",):
+        try:
+            executor = scheduler._lookup_executor(alias)
+        except KeyError:
+            continue
+        running += [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+    if running:
+        _done, late = await asyncio.wait(running, timeout=timeout)
+        if late:
+            logging.getLogger(__name__).warning("%d scheduled jobs still running after %.0fs; cancelling them", len(late), timeout)
+    scheduler.shutdown(wait=False)

@@ -199,3 +199,13 @@ PRINCIPAL: dict[str, Any] = {
 
 def ok(example: Any, status: int = 200, description: str = "Success") -> dict[int | str, dict[str, Any]]:
     return {status: {"description": description, "content": {"application/json": {"example": example}}}}
+
+
+UNKNOWN_SOURCE: dict[str, Any] = {
+    "source": "mqtt",
+    "key": "facility/riverside/equipment/fridge-9/temperature_c",
+    "last_payload": '{"value": 4.1}',
+    "count": 312,
+    "first_seen": "2026-11-26T08:00:00Z",
+    "last_seen": "2026-11-26T10:15:00Z",
+}

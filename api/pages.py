@@ -300,6 +300,13 @@ def equipment_detail(request: Request, equipment_id: str, who: Who, services: Sv
     return render(request, "equipment_detail.html", who, item=item)
 
 
+@router.get("/unknown-sources", response_class=HTMLResponse)
+def unknown_sources_page(request: Request, who: Who, services: Svc) -> Response:
+    if not who.role.allows(Role.COORDINATOR):
+        return render(request, "missing.html", who, 403, what="This page needs the coordinator role.")
+    return render(request, "unknown_sources.html", who, items=services.list_unknown_sources(limit=500))
+
+
 # ---------------------------------------------------------------------- supplies and restock
 
 

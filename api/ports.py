@@ -23,6 +23,7 @@ from rules.views import (
     QueueView,
     SilenceView,
     TokenView,
+    UnknownSourceView,
     UserView,
 )
 
@@ -106,6 +107,10 @@ class EquipmentReads(Protocol):
     def get_equipment(self, equipment_id: str) -> EquipmentView: ...
 
 
+class UnknownSources(Protocol):
+    def list_unknown_sources(self, *, limit: int) -> list[UnknownSourceView]: ...
+
+
 class Supplies(Protocol):
     """Supply levels and the restock list. Values are rules.restock dataclasses."""
 
@@ -187,6 +192,7 @@ class Operations(Protocol):
 
 
 class Services(
-    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, Silences, Accounts, LiveFeed, Operations, Protocol
+    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, Silences, Accounts, LiveFeed, Operations,
+    UnknownSources, Protocol,
 ):
     """Everything the app uses; agent.services.app_services.AppServices implements it."""

@@ -199,6 +199,18 @@ class EquipmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownSourceView:
+    """Something publishing that matches no configured equipment or supply (e.g. an MQTT topic)."""
+
+    source: str  # mqtt, snmp
+    key: str  # the topic, or the host
+    last_payload: str  # the first 500 characters of the last one
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SilenceView:
     id: int
     equipment_id: str | None

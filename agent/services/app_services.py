@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
-from agent.services import alert_actions, auth, equipment_board, queries, silences
+from agent.services import alert_actions, auth, equipment_board, queries, silences, unknown_sources
 from agent.services.errors import Conflict, Invalid, NotFound
 from agent.services.reuse import Expiring, Recent
 from api.ports import ConflictError, InvalidError, NotFoundError
@@ -85,7 +85,7 @@ def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
     return (kind, *sorted(filters.items()))
 
 
-class AppServices:
+class AppServices(unknown_sources.UnknownSourceReads):
     def __init__(
         self,
         *,

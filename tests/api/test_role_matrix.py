@@ -50,6 +50,7 @@ CASES = [
          body=lambda n: {"equipment_id": "fridge-1", "duration_minutes": 30, "comment": "defrost"}),
     Case("GET", "/api/v1/silences", "viewer"),
     Case("DELETE", "/api/v1/silences/{silence}", "coordinator"),
+    Case("GET", "/api/v1/unknown-sources", "coordinator"),
     Case("GET", "/api/v1/me", "viewer"),
     Case("GET", "/api/v1/users", "admin"),
     Case("POST", "/api/v1/users", "admin", 201,
