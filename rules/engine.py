@@ -108,8 +108,8 @@ class _State:
             metric=self.metric,
         )
 
-    def observe(self, value: Value, at: datetime, unit: str) -> bool:
-        """Record a value; True when what storage shows (last or worst value) changed."""
+    def observe(self, value: Value, at: datetime, unit: str, firing: bool = True) -> bool:
+        """Record a value; True when what storage shows changed. The message follows firing values only."""
         changed = value != self.last_value
         self.last_value = value
         self.last_seen_at = at
@@ -120,7 +120,7 @@ class _State:
             self.worst_badness = badness
             self.worst_value = value
             changed = True
-        if changed:
+        if changed and firing:  # a clearing value never rewrites what the alert says
             self.message = render_message(self.rule, self.subject, value, self.unit, self.metric)
         return changed
 
@@ -364,7 +364,7 @@ class Engine:
             return
         if at < state.last_seen_at:
             return  # out of order (a replayed backlog): storage keeps it, state doesn't move back
-        changed = state.observe(value, at, reading.unit)
+        changed = state.observe(value, at, reading.unit, firing)
         if state.status is AlertStatus.PENDING:
             if cleared:
                 self._cancel(identity, state, at, out)
@@ -638,7 +638,7 @@ class Engine:
             state,
             at,
             AlertStatus.OPEN,
-            notify=False,
+            notify=True,  # the team hears who has it ("ACKNOWLEDGED by sam")
             actor=actor,
             comment=comment,
         )

@@ -330,6 +330,8 @@ def event_text(kind: str, actor: str, details: dict[str, Any]) -> str:
     if kind == "assigned":
         who = details.get("assignee") or "nobody"
         words = f"Assigned to {who}"
+    elif kind == "resolved" and details.get("cleared_value"):
+        words = f"Resolved: cleared at {details['cleared_value']}"
     elif kind == "resolved" and details.get("reason"):
         reason = str(details["reason"]).replace("_", " ")
         words = f"Resolved ({reason})"

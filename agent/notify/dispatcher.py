@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.metrics import AgentMetrics
+from agent.notify.email import alert_subject
 from agent.storage.alerts import AppliedTransition
 from agent.storage.models import NotificationLog, Silence
 from rules.alerts import EVENT_KINDS, TransitionKind
@@ -127,7 +128,9 @@ class Dispatcher:
                 continue  # already sent (or held) before a restart
             if silenced_by:
                 continue
-            subject = f"[{self.site_name or 'facility'}] {payload['severity'].upper()}: {t.alert.message}"
+            subject = alert_subject(
+                self.site_name or "facility", kind=t.kind.value, severity=payload["severity"], message=t.alert.message, actor=t.actor
+            )
             body = f"{t.alert.message}\n\nStatus: {t.alert.status.value}\nAlert #{applied.alert_id} ({t.kind.value} at {t.at:%Y-%m-%d %H:%M} UTC)\n"
             try:
                 await asyncio.to_thread(self.send_email, [recipient], subject, body)

@@ -29,6 +29,22 @@ class Attachment:
     subtype: str = "csv"
 
 
+# What happened, first in an alert email's subject line: "[Site] RESOLVED: ...".
+_SUBJECT_WORDS = {"opened": "", "severity_raised": "RAISED to ", "escalated": "ESCALATED to ", "relapsed": "BACK: "}
+
+
+def alert_subject(site: str, *, kind: str, severity: str, message: str, actor: str = "system") -> str:
+    """'[Site] CRITICAL: ...' when it opens; then RESOLVED, ACKNOWLEDGED by sam, ESCALATED, ..."""
+    words = _SUBJECT_WORDS.get(kind)
+    if words is not None:
+        head = f"{words}{severity.upper()}"  # opened, raised or back: how bad it is
+    else:
+        head = kind.replace("_", " ").upper()
+        if actor and actor != "system":
+            head += f" by {actor}"
+    return f"[{site}] {head}: {message}"
+
+
 def smtp_password(config: SmtpConfig) -> str | None:
     """The password from the named environment variable or the file; never from the config itself."""
     if config.password_env:

@@ -10,8 +10,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from agent.storage.models import Alert, AlertEvent
-from rules.alerts import EVENT_KINDS, AlertSnapshot, AlertStatus, Transition, TransitionKind
+from rules.alerts import EVENT_KINDS, AlertSnapshot, AlertStatus, ResolveReason, Transition, TransitionKind
+from rules.messages import format_value
 from rules.severity import Severity
+from rules.views import unit_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +114,19 @@ class AlertStore:
                 to_status=snap.status.value,
                 severity=int(snap.severity),
                 value=snap.last_value,
-                details={"reason": t.reason.value} if t.reason else {},
+                details=_event_details(t),
             )
         return AppliedTransition(alert_id, t, event_id)
+
+
+def _event_details(t: Transition) -> dict[str, Any]:
+    if t.reason is None:
+        return {}
+    details: dict[str, Any] = {"reason": t.reason.value}
+    if t.reason is ResolveReason.CLEARED and t.alert.last_value is not None:
+        # The value that cleared it is the resolution; the alert keeps its opening message.
+        details["cleared_value"] = format_value(t.alert.last_value, unit_for(t.alert.metric, ""))
+    return details
 
 
 def add_event(session: Session, **values: Any) -> int:

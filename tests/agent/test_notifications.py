@@ -102,3 +102,18 @@ def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: Sm
     dispatch_all(dispatcher, harness)
     escalations = [m for m in smtp.messages() if "coordinator@riverside.example" in m.rcpt_tos]
     assert len(escalations) == 1 and "CRITICAL" in escalations[0].message["Subject"]
+
+
+def test_an_alert_email_subject_says_what_happened() -> None:
+    from agent.notify.email import alert_subject
+
+    def subject(kind: str, severity: str = "warning", actor: str = "system") -> str:
+        return alert_subject("Site", kind=kind, severity=severity, message="Fridge 1 is at 9", actor=actor)
+
+    assert subject("opened") == "[Site] WARNING: Fridge 1 is at 9"
+    assert subject("opened", "critical") == "[Site] CRITICAL: Fridge 1 is at 9"
+    assert subject("severity_raised", "critical") == "[Site] RAISED to CRITICAL: Fridge 1 is at 9"
+    assert subject("escalated", "critical") == "[Site] ESCALATED to CRITICAL: Fridge 1 is at 9"
+    assert subject("acknowledged", actor="sam") == "[Site] ACKNOWLEDGED by sam: Fridge 1 is at 9"
+    assert subject("resolved") == "[Site] RESOLVED: Fridge 1 is at 9"
+    assert subject("resolved", actor="sam") == "[Site] RESOLVED by sam: Fridge 1 is at 9"

@@ -30,15 +30,16 @@ def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> str:
 class AgentProcess:
     """`facility-agent run` in its own process; stop() sends SIGTERM and returns its log."""
 
-    def __init__(self, config: Path, port: int, token: str, log_path: Path) -> None:
+    def __init__(self, config: Path, port: int, token: str, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
+        self.env = env or {}
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self.http = httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AgentProcess:
-        env = {**os.environ, "FACILITY_SESSION_SECRET": "e2e-secret-" + "x" * 32}
+        env = {**os.environ, "FACILITY_SESSION_SECRET": "e2e-secret-" + "x" * 32, **self.env}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [*CLI, "--config", str(self.config), "run"], stdout=log, stderr=subprocess.STDOUT, env=env

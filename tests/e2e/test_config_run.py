@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli_agent import AgentProcess, cli
+from tests.reports.smtp_server import PASSWORD, SmtpServer
 from tests.support.mosquitto import Mosquitto, QosPublisher, free_port
 from tests.support.snmp import FIXTURES, snmpsim
 from tests.support.wait import wait_until
@@ -25,7 +26,9 @@ FRIDGE = """
     team: pharmacy"""
 
 
-def write_config(path: Path, *, data: Path, api_port: int, mqtt_port: int, snmp_port: int, fridge: bool) -> None:
+def write_config(
+    path: Path, *, data: Path, api_port: int, mqtt_port: int, snmp_port: int, smtp: dict[str, object], fridge: bool
+) -> None:
     path.write_text(
         f"""
 site: {{id: riverside, name: Riverside Clinic}}
@@ -33,9 +36,10 @@ database: {{data_dir: {data}, flush_interval: 50ms}}
 api: {{port: {api_port}}}
 mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}", client_id: e2e-config-run}}
 teams:
-  pharmacy: {{name: Pharmacy}}
+  pharmacy: {{name: Pharmacy, emails: [pharmacy@riverside.example]}}
   facilities: {{name: Facilities}}
-notifications: {{alert_emails: false, restock_report: {{enabled: false}}, weekly_summary: {{enabled: false}}}}
+alerting: {{ack_recovery: 0s}}
+notifications: {{smtp: {json.dumps(smtp)}, restock_report: {{enabled: false}}, weekly_summary: {{enabled: false}}}}
 rules:
   - {{id: fridge-warm, metric: temperature_c, match: {{kinds: [fridge]}}, above: 8, severity: warning,
       team: pharmacy, message: "{{name}} in {{location}} is at {{value}}"}}
@@ -59,9 +63,15 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
     (etc / "printer-community").write_text(PRINTER.stem + "\n")
     config = etc / "facility.yaml"
     api_port = free_port()
+    (tmp_path / "smtp").mkdir()
+    smtp = SmtpServer(tmp_path / "smtp").start()
+    env = {"TEST_SMTP_PASSWORD": PASSWORD}
     with Mosquitto(tmp_path / "broker") as broker, snmpsim([PRINTER], ready_community=PRINTER.stem) as sim:
         def configure(*, fridge: bool) -> None:
-            write_config(config, data=tmp_path / "data", api_port=api_port, mqtt_port=broker.port, snmp_port=sim.port, fridge=fridge)
+            write_config(
+                config, data=tmp_path / "data", api_port=api_port, mqtt_port=broker.port, snmp_port=sim.port,
+                smtp=smtp.smtp_settings(), fridge=fridge,
+            )
 
         configure(fridge=True)
         cli(config, "db", "upgrade")
@@ -70,7 +80,7 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
         publisher = QosPublisher(broker.port, "e2e-sensors")
         topic = "facility/riverside/equipment/fridge-1/"
         try:
-            with AgentProcess(config, api_port, token, tmp_path / "agent.log") as agent:
+            with AgentProcess(config, api_port, token, tmp_path / "agent.log", env) as agent:
                 # Every configured item is on the board, with its name, location and team.
                 board = {e["id"]: e for e in agent.get("/api/v1/equipment")}
                 assert set(board) == {"fridge-1", "printer-2f", "shelf-a"}, board
@@ -88,6 +98,26 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                 fridge = agent.get("/api/v1/equipment/fridge-1")
                 assert {kv["metric"]: kv["value"] for kv in fridge["key_values"]}["temperature_c"] == 12.5
                 assert fridge["open_alerts"] == 1 and fridge["alerts"][0]["id"] == alert["id"]
+                # Acknowledged by sam, then cleared by a 5: each email's subject says what happened,
+                # and the resolved alert keeps its opening message, with the clearing value as the resolution.
+                acked = agent.http.post(f"/api/v1/alerts/{alert['id']}/ack", json={"comment": "on my way"})
+                assert acked.status_code == 200, acked.text
+                publisher.publish(topic + "temperature_c", json.dumps({"value": 5}))
+                resolved = wait_until(
+                    lambda: (a := agent.get(f"/api/v1/alerts/{alert['id']}"))["status"] == "resolved" and a,
+                    30, 0.1, "the alert resolved by a cleared value",
+                )
+                assert resolved["message"] == alert["message"] and "12.5" in resolved["message"], resolved
+                events = [e["text"] for e in agent.get(f"/api/v1/alerts/{alert['id']}/events")]
+                assert any("cleared at 5" in e for e in events), events
+                subjects = wait_until(
+                    lambda: len(s := [" ".join(m.message["Subject"].split()) for m in smtp.messages()]) >= 3 and s,
+                    30, 0.1, "three alert emails",
+                )
+                assert [s.split(":")[0] for s in subjects] == [
+                    "[Riverside Clinic] WARNING", "[Riverside Clinic] ACKNOWLEDGED by sam", "[Riverside Clinic] RESOLVED"
+                ], subjects
+                assert all("Vaccine fridge 1 in Pharmacy is at 12.5" in s for s in subjects), subjects
                 # The printer's latest readings, polled over SNMP.
                 printer = wait_until(
                     lambda: (p := agent.get("/api/v1/equipment/printer-2f"))["key_values"] and p,
@@ -115,7 +145,7 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                     10, 0.1, "the word counted as a bad payload",
                 )
                 values = {kv["metric"]: kv["value"] for kv in agent.get("/api/v1/equipment/fridge-1")["key_values"]}
-                assert values["temperature_c"] == 12.5, values
+                assert values["temperature_c"] == 5.0, values
                 assert agent.counter("facility_readings_stored", source="mqtt") >= 2
                 assert agent.stop() == 0
             log = agent.log()
@@ -123,7 +153,7 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
 
             # The fridge leaves the config: after a restart it is retired, and its alerts still name it.
             configure(fridge=False)
-            with AgentProcess(config, api_port, token, tmp_path / "agent.log") as agent:
+            with AgentProcess(config, api_port, token, tmp_path / "agent.log", env) as agent:
                 fridge = agent.get("/api/v1/equipment/fridge-1")
                 assert fridge["state"] == "retired" and fridge["retired_at"], fridge
                 assert fridge["name"] == "Vaccine fridge 1"
@@ -134,6 +164,7 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                 assert agent.stop() == 0
         finally:
             publisher.close()
+            smtp.stop()
 
 
 def test_a_flood_of_unknown_ids_and_stray_topics_is_bounded_and_listed(tmp_path: Path) -> None:
