@@ -86,6 +86,7 @@ class Runtime:
         self.api_server: Any = None
         self.mqtt: Any = None
         self.snmp_poller: Any = None
+        self.snmp_health: Any = None
         self.scheduler: Any = None
         self.inventory: Any = None
         self.app_services: Any = None
@@ -221,6 +222,8 @@ class Runtime:
         checks["last_successful_poll"] = {
             name: datetime.fromtimestamp(ts).astimezone().isoformat() for name, ts in self.sink.last_success.items()
         }
+        if self.snmp_health is not None:  # per device: informative, never makes the agent unready
+            checks["snmp"] = self.snmp_health.report()
         checks["ok"] = all(v.get("ok", True) for v in checks.values() if isinstance(v, dict) and "ok" in v)
         return checks
 
@@ -284,7 +287,7 @@ class Runtime:
     def _start_snmp(self) -> None:
         if not any(e.snmp is not None for e in self.config.equipment):
             return
-        from agent.snmp_jobs import build_snmp_targets, schedule_snmp_polls, snmp_defaults
+        from agent.snmp_jobs import PollHealth, build_snmp_targets, schedule_snmp_polls, snmp_defaults
         from collectors.snmp.poller import SnmpPoller
 
         # Relative *_file paths are read from the config file's folder; a device whose settings
@@ -297,7 +300,8 @@ class Runtime:
         except ValueError:
             max_concurrency = 32
         self.snmp_poller = SnmpPoller(max_concurrency=max_concurrency)
-        schedule_snmp_polls(self.scheduler, self.snmp_poller, targets, self.sink, self.clock)
+        self.snmp_health = PollHealth()
+        schedule_snmp_polls(self.scheduler, self.snmp_poller, targets, self.sink, self.clock, self.snmp_health)
 
     def _start_mqtt(self) -> None:
         if self.config.mqtt is None:

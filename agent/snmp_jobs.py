@@ -118,16 +118,42 @@ class DeviceErrorLog:
             self._last[equipment_id] = (message, logged_at, count + 1)
 
 
+class PollHealth:
+    """Per device: the last successful poll and the polls missed since (for /readyz)."""
+
+    def __init__(self) -> None:
+        self.last_success: dict[str, datetime] = {}
+        self.misses: dict[str, int] = {}
+
+    def record(self, equipment_id: str, ok: bool, now: datetime) -> None:
+        if ok:
+            self.last_success[equipment_id] = now
+            self.misses[equipment_id] = 0
+        else:
+            self.misses[equipment_id] = self.misses.get(equipment_id, 0) + 1
+
+    def report(self) -> dict[str, str]:
+        out = {}
+        for equipment_id in sorted(self.misses):
+            last = self.last_success.get(equipment_id)
+            seen = f"last success {last.isoformat(timespec='seconds')}" if last else "no successful poll yet"
+            out[equipment_id] = f"{seen}; {self.misses[equipment_id]} missed in a row"
+        return out
+
+
 async def poll_and_submit(
     poller: SnmpPoller,
     target: SnmpTarget,
     sink: ReadingSink,
     clock: Callable[[], datetime],
     errors: DeviceErrorLog,
+    health: PollHealth | None = None,
 ) -> None:
     now = clock()
     result = await poller.poll(target, now=now)
     errors.record(target.equipment_id, result.error, now)
+    if health is not None:
+        health.record(target.equipment_id, result.error is None, now)
     # submit may block while the pipeline's queue is full: keep that off the event loop.
     await asyncio.to_thread(sink.submit, result.readings)
 
@@ -144,6 +170,7 @@ def schedule_snmp_polls(
     targets: Sequence[SnmpTarget],
     sink: ReadingSink,
     clock: Callable[[], datetime],
+    health: PollHealth | None = None,
 ) -> None:
     """One job per device at its own interval: coalesced, never two at once, jittered."""
     errors = DeviceErrorLog()
@@ -159,7 +186,7 @@ def schedule_snmp_polls(
         scheduler.add_job(
             poll_and_submit,
             trigger=trigger,
-            args=(poller, target, sink, clock, errors),
+            args=(poller, target, sink, clock, errors, health),
             id=JOB_PREFIX + target.equipment_id,
             name=f"poll {target.equipment_id} over SNMP",
             coalesce=True,

@@ -124,6 +124,10 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                     60, 0.2, "the printer's readings",
                 )
                 assert any(kv["metric"].startswith("toner.") for kv in printer["key_values"]), printer
+                # /readyz: per SNMP device, the last success and the polls missed in a row.
+                ready = agent.http.get("/readyz").json()["checks"]
+                assert ready["snmp.printer-2f"].startswith("last success 20"), ready
+                assert ready["snmp.printer-2f"].endswith("0 missed in a row"), ready
 
                 # A silence on a configured equipment id is accepted.
                 silence = agent.http.post(
