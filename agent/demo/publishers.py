@@ -67,6 +67,9 @@ def clinic_devices(site: str) -> list[Device]:
         shelf("gloves-nitrile-m", steps(24, 3.0, 18)),
         shelf("syringes-5ml", steady(140)),
         shelf("masks-surgical", steady(310)),
+        # The smart shelves themselves report their battery (equipment on the board).
+        Device(f"facility/{site}/equipment/shelf-ward-3/battery_pct", steady(88), json_payload=False),
+        Device(f"facility/{site}/equipment/shelf-central/battery_pct", steady(95), json_payload=False),
     ]
 
 
