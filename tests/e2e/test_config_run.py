@@ -171,6 +171,30 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
             smtp.stop()
 
 
+def page_text(base: str, user: str, password: str, path: str) -> str:
+    """A page as a signed-in person sees it in Chromium (screenshot in test-artifacts/)."""
+    from tests.api.test_browser import ARGS, ARTIFACTS, CHROMIUM, DESKTOP
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}{path}")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{path.strip('/')}.png"))
+        text = page.inner_text("main")
+        browser.close()
+    return text
+
+
 def test_a_flood_of_unknown_ids_and_stray_topics_is_bounded_and_listed(tmp_path: Path) -> None:
     """5,000 unknown equipment ids and 1,000 stray topics: a fixed few dropped series, the unknown
     ids listed for the coordinator, and counts published meanwhile still stored (latency printed;
@@ -238,6 +262,8 @@ supplies:
                 first = listed[0]
                 assert first["key"].startswith("facility/riverside/equipment/ghost-") and first["count"] == 1
                 assert first["last_payload"].endswith(".5") and first["first_seen"] and first["last_seen"]
+                unknown_page = page_text(agent.base, "sam", "correct horse battery", "/unknown-sources")
+                assert first["key"] in unknown_page and "Last payload" in unknown_page
                 assert agent.stop() == 0
             log = agent.log()
             assert "Traceback" not in log and "maximum number of running instances" not in log, log[-3000:]
