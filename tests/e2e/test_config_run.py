@@ -51,6 +51,7 @@ equipment:{FRIDGE if fridge else ""}
     team: facilities
     snmp: {{host: 127.0.0.1, port: {snmp_port}, community_file: printer-community, interval: 2s}}
   - {{id: shelf-a, name: Shelf A, kind: shelf, location: Storeroom, team: supply}}
+  - {{id: fridge-2, name: Vaccine fridge 2, kind: fridge, location: Pharmacy, team: pharmacy}}
 supplies:
   - {{sku: GLV-M, name: Gloves M, par: 40, reorder_point: 10, location: Storeroom}}
 """
@@ -83,7 +84,7 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
             with AgentProcess(config, api_port, token, tmp_path / "agent.log", env) as agent:
                 # Every configured item is on the board, with its name, location and team.
                 board = {e["id"]: e for e in agent.get("/api/v1/equipment")}
-                assert set(board) == {"fridge-1", "printer-2f", "shelf-a"}, board
+                assert set(board) == {"fridge-1", "fridge-2", "printer-2f", "shelf-a"}, board
                 assert (board["fridge-1"]["name"], board["fridge-1"]["location"], board["fridge-1"]["team"]) == (
                     "Vaccine fridge 1", "Pharmacy", "pharmacy")
                 assert (board["printer-2f"]["name"], board["printer-2f"]["location"]) == ("Printer 2F", "Ward 2")
@@ -134,6 +135,21 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                     "/api/v1/silences", json={"equipment_id": "fridge-1", "duration_minutes": 30, "comment": "defrost"}
                 )
                 assert silence.status_code == 201, silence.text
+                # It holds fridge 1's emails: an alert that opens and clears while it lasts sends none,
+                # while fridge 2's alert, after it, is emailed.
+                publisher.publish(topic + "temperature_c", json.dumps({"value": 13}))
+                second = wait_until(
+                    lambda: [a for a in agent.get("/api/v1/alerts", equipment="fridge-1")["items"] if a["id"] != alert["id"]],
+                    30, 0.1, "fridge 1's second alert",
+                )[0]
+                publisher.publish(topic + "temperature_c", json.dumps({"value": 5}))
+                wait_until(lambda: agent.get(f"/api/v1/alerts/{second['id']}")["status"] == "resolved", 30, 0.1, "it cleared")
+                publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", "11")
+                subjects = wait_until(
+                    lambda: len(s := [" ".join(m.message["Subject"].split()) for m in smtp.messages()]) >= 4 and s,
+                    30, 0.1, "fridge 2's email",
+                )
+                assert len(subjects) == 4 and "Vaccine fridge 2 in Pharmacy is at 11" in subjects[3], subjects
 
                 # A word is not a temperature; a door's state is a state.
                 dropped_before = agent.counter("facility_readings_dropped", source="mqtt", reason="bad_payload")
@@ -163,8 +179,10 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                 assert fridge["name"] == "Vaccine fridge 1"
                 board = agent.get("/api/v1/equipment")
                 assert [e["id"] for e in board][-1] == "fridge-1" and board[-1]["state"] == "retired"
-                (old,) = agent.get("/api/v1/alerts", equipment="fridge-1")["items"]
-                assert old["subject_name"] == "Vaccine fridge 1" and old["location"] == "Pharmacy", old
+                olds = agent.get("/api/v1/alerts", equipment="fridge-1")["items"]
+                assert len(olds) == 2 and all(
+                    (a["subject_name"], a["location"], a["status"]) == ("Vaccine fridge 1", "Pharmacy", "resolved") for a in olds
+                ), olds
                 assert agent.stop() == 0
         finally:
             publisher.close()
