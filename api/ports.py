@@ -126,6 +126,20 @@ class Supplies(Protocol):
     def list_restock_reports(self) -> list[Any]: ...
 
 
+class SupplyHistoryReads(Protocol):
+    """A supply's stock records (rules.stock_history values) and what its page shows."""
+
+    def list_supply_counts(
+        self, sku: str, *, start: datetime | None, end: datetime | None, cursor: str | None, limit: int
+    ) -> Any: ...
+
+    def supply_counts_csv(self, sku: str, *, start: datetime | None, end: datetime | None) -> str: ...
+
+    def supply_history(self, sku: str) -> Any:
+        """agent.services.stock_history.SupplyHistory: level, chart records, latest records, use basis."""
+        ...
+
+
 class Silences(Protocol):
     def create_silence(
         self,
@@ -187,6 +201,7 @@ class Operations(Protocol):
 
 
 class Services(
-    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, Silences, Accounts, LiveFeed, Operations, Protocol
+    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, Silences, Accounts, LiveFeed,
+    Operations, Protocol,
 ):
     """Everything the app uses; agent.services.app_services.AppServices implements it."""

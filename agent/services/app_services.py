@@ -43,6 +43,7 @@ from agent.pipeline import Pipeline
 from agent.services import alert_actions, auth, queries, silences
 from agent.services.errors import Conflict, Invalid, NotFound
 from agent.services.reuse import Expiring, Recent
+from agent.services.supply_history_services import SupplyHistoryServices
 from api.ports import ConflictError, InvalidError, NotFoundError
 from rules.views import (
     AlertChange,
@@ -85,7 +86,7 @@ def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
     return (kind, *sorted(filters.items()))
 
 
-class AppServices:
+class AppServices(SupplyHistoryServices):
     def __init__(
         self,
         *,
