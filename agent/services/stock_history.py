@@ -139,7 +139,9 @@ def supply_history(
         if row is None:
             raise NotFound(f"no supply item {sku!r}")
         level = level_of(row)
-        start = min(since, now - window)
+        # Daily use as it was computed at the last count: the figure stored, alerted on and shown.
+        as_of = level.counted_at or now
+        start = min(since, as_of - window)
         rows = session.execute(_query(sku, start, None).order_by(StockRecord.at, StockRecord.id)).all()
         # The count before the period, so the chart's line starts at its left edge.
         before = session.execute(
@@ -151,5 +153,8 @@ def supply_history(
         first_at = session.scalar(select(StockRecord.at).where(StockRecord.sku == sku).order_by(StockRecord.at).limit(1))
     records = _views(rows)
     chart = _views(before) + [r for r in records if r.at >= since]
-    basis = use_basis([r for r in records if r.at >= now - window], now=now, window=window, first_seen=first_at)
+    if first_at is not None and first_at - timedelta(hours=12) > since:
+        since = first_at - timedelta(hours=12)  # a young item's chart starts just before its first count
+    basis = use_basis([r for r in records if as_of - window <= r.at <= as_of], now=as_of, window=window,
+                      first_seen=first_at)
     return SupplyHistory(level=level, chart_records=chart, latest=_views(newest), basis=basis, since=since, until=now)
