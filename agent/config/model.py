@@ -144,6 +144,9 @@ class WeeklySummaryConfig(Section):
     day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     at: str = "07:00"
     recipients: list[str] = []
+    review_days: float = Field(default=7.0, gt=0)  # how often stock is reviewed: PAR covers this many days' use
+    reassign_limit: int = Field(default=3, ge=0)  # more reassignments to another team a month → suggest a team
+    offline_pct: float = Field(default=10.0, ge=0, le=100)  # list equipment offline more than this share of the week
 
 
 class NotificationsConfig(Section):
