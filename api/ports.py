@@ -113,7 +113,7 @@ class Supplies(Protocol):
 
     def get_supply(self, sku: str) -> Any: ...
 
-    def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any: ...
+    def record_count(self, sku: str, *, count: float, actor: str, comment: str, at: datetime | None = None) -> Any: ...
 
     def update_supply_settings(
         self, sku: str, *, actor: str, par: float | None, reorder_point: float | None
@@ -137,6 +137,12 @@ class SupplyHistoryReads(Protocol):
 
     def supply_history(self, sku: str) -> Any:
         """agent.services.stock_history.SupplyHistory: level, chart records, latest records, use basis."""
+        ...
+
+
+class WeeklyReports(Protocol):
+    def weekly_report(self, week: str | None) -> Any:
+        """agent.services.weekly_services.WeeklyReport for an ISO week ('2026-W05'; None: last week)."""
         ...
 
 
@@ -201,7 +207,7 @@ class Operations(Protocol):
 
 
 class Services(
-    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, Silences, Accounts, LiveFeed,
-    Operations, Protocol,
+    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, WeeklyReports, Silences, Accounts,
+    LiveFeed, Operations, Protocol,
 ):
     """Everything the app uses; agent.services.app_services.AppServices implements it."""

@@ -65,6 +65,7 @@ class ApiConfig(Section):
     cookie_secure: bool = False
     sign_in_failures: int = Field(default=5, ge=1)  # failed sign-ins allowed per user and per address...
     sign_in_window: Duration = timedelta(minutes=5)  # ...within this window
+    count_backfill: Duration = timedelta(days=30)  # how far back a person may date a count (paper sheets)
 
 
 class MatchConfig(Section):
