@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rules.units import quantity
+from rules.units import plural, quantity
 
 SERVICE_LEVEL = 0.95
 Z_95 = statistics.NormalDist().inv_cdf(SERVICE_LEVEL)  # 1.645
@@ -37,7 +37,7 @@ class StockFigures:
     par: int  # ceil(reorder point + average × review period)
 
     def arithmetic(self, unit: str = "") -> str:
-        u = f" {unit}" if unit else ""
+        u = f" {plural(unit)}" if unit else ""
         return (
             f"Average daily use {self.average:.2f}{u} over {self.days} days, σ {self.sigma:.2f}; "
             f"lead time {self.lead_time_days:g} days → lead-time demand {self.average:.2f} × {self.lead_time_days:g} "
@@ -71,6 +71,15 @@ class StockAdvice:
     @property
     def applicable(self) -> bool:
         return self.direction in (RAISE, LOWER)
+
+
+def _changes(reorder_point: float, par: float, figures: StockFigures) -> str:
+    """'raise the reorder point 8 → 12 and PAR 20 → 42', naming only what changes."""
+    parts = []
+    for label, now, new in (("the reorder point", reorder_point, figures.reorder_point), ("PAR", par, figures.par)):
+        if new != now:
+            parts.append(f"{'raise' if new > now else 'lower'} {label} {now:g} → {new}")
+    return " and ".join(parts)
 
 
 def stock_figures(
@@ -125,15 +134,15 @@ def stock_advice(
         what = "ran out" if lowest_on_hand <= 0 else f"came within a day of running out ({quantity(lowest_on_hand, unit)} left)"
         return StockAdvice(
             sku, name, unit, RAISE,
-            f"it {what}: raise the reorder point {reorder_point:g} → {figures.reorder_point} and PAR {par:g} → {figures.par}",
+            f"it {what}: {_changes(reorder_point, par, figures)}",
             reorder_point, par, figures,
         )
     if stayed_above_par and (figures.par < par or figures.reorder_point < reorder_point):
         spare = par - figures.par
         return StockAdvice(
             sku, name, unit, LOWER,
-            f"it stayed above PAR all week: lower PAR {par:g} → {figures.par} and set the reorder point "
-            f"{reorder_point:g} → {figures.reorder_point}, {quantity(max(spare, 0.0), unit)} less on the shelf",
+            f"it stayed above PAR all week: {_changes(reorder_point, par, figures)}, "
+            f"{quantity(max(spare, 0.0), unit)} less on the shelf",
             reorder_point, par, figures,
         )
     return keep("no change: stock stayed between running short and sitting above PAR", figures)

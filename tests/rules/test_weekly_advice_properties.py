@@ -35,16 +35,17 @@ def test_raise_after_running_out_shows_the_formula() -> None:
     assert f.safety_stock == pytest.approx(1.6448536 * 2.0 * 2.0)
     assert f.reorder_point == math.ceil(6.0 * 4 + 1.6448536269514722 * 2 * 2) == 31
     assert f.par == math.ceil(31 + 6.0 * 7) == 73
-    assert "ran out" in a.reason and "10 → 31" in a.reason and "30 → 73" in a.reason
+    assert a.reason == "it ran out: raise the reorder point 10 → 31 and raise PAR 30 → 73"
     text = f.arithmetic("box")
-    assert "6.00 box over 20 days, σ 2.00" in text and "1.645 × 2.00 × √4 = 6.58" in text
+    assert "6.00 boxes over 20 days, σ 2.00" in text and "1.645 × 2.00 × √4 = 6.58" in text
 
 
 def test_lower_when_it_sat_above_par_all_week() -> None:
     a = advice([2.0] * 20, reorder_point=40, par=120, lowest_on_hand=130, stayed_above_par=True)
     assert a.direction == LOWER and a.figures is not None
     assert (a.figures.reorder_point, a.figures.par) == (8, 22)
-    assert "98 boxes less on the shelf" in a.reason
+    assert a.reason == ("it stayed above PAR all week: lower the reorder point 40 → 8 and lower PAR 120 → 22, "
+                        "98 boxes less on the shelf")
 
 
 def test_too_few_days_says_why() -> None:
