@@ -59,26 +59,20 @@ class StockAdvice:
     current_reorder_point: float
     current_par: float
     figures: StockFigures | None  # None when there were too few days
-
-    @property
-    def reorder_point(self) -> float:
-        return self.figures.reorder_point if self.figures and self.direction != KEEP else self.current_reorder_point
-
-    @property
-    def par(self) -> float:
-        return self.figures.par if self.figures and self.direction != KEEP else self.current_par
+    reorder_point: float  # what to set: a raise never lowers either figure, a lowering never raises one
+    par: float
 
     @property
     def applicable(self) -> bool:
         return self.direction in (RAISE, LOWER)
 
 
-def _changes(reorder_point: float, par: float, figures: StockFigures) -> str:
-    """'raise the reorder point 8 → 12 and PAR 20 → 42', naming only what changes."""
+def _changes(reorder_point: float, par: float, new_rop: float, new_par: float) -> str:
+    """'raise the reorder point 8 → 12 and raise PAR 20 → 42', naming only what changes."""
     parts = []
-    for label, now, new in (("the reorder point", reorder_point, figures.reorder_point), ("PAR", par, figures.par)):
+    for label, now, new in (("the reorder point", reorder_point, new_rop), ("PAR", par, new_par)):
         if new != now:
-            parts.append(f"{'raise' if new > now else 'lower'} {label} {now:g} → {new}")
+            parts.append(f"{'raise' if new > now else 'lower'} {label} {now:g} → {new:g}")
     return " and ".join(parts)
 
 
@@ -120,7 +114,7 @@ def stock_advice(
     week was above PAR."""
 
     def keep(reason: str, figures: StockFigures | None = None) -> StockAdvice:
-        return StockAdvice(sku, name, unit, KEEP, reason, reorder_point, par, figures)
+        return StockAdvice(sku, name, unit, KEEP, reason, reorder_point, par, figures, reorder_point, par)
 
     if len(daily_totals) < min_days:
         return keep(
@@ -132,17 +126,17 @@ def stock_advice(
     if near_out and (figures.reorder_point > reorder_point or figures.par > par):
         assert lowest_on_hand is not None
         what = "ran out" if lowest_on_hand <= 0 else f"came within a day of running out ({quantity(lowest_on_hand, unit)} left)"
+        new_rop, new_par = max(reorder_point, figures.reorder_point), max(par, figures.par)
         return StockAdvice(
-            sku, name, unit, RAISE,
-            f"it {what}: {_changes(reorder_point, par, figures)}",
-            reorder_point, par, figures,
+            sku, name, unit, RAISE, f"it {what}: {_changes(reorder_point, par, new_rop, new_par)}",
+            reorder_point, par, figures, new_rop, new_par,
         )
     if stayed_above_par and (figures.par < par or figures.reorder_point < reorder_point):
-        spare = par - figures.par
+        new_rop, new_par = min(reorder_point, figures.reorder_point), min(par, figures.par)
         return StockAdvice(
             sku, name, unit, LOWER,
-            f"it stayed above PAR all week: {_changes(reorder_point, par, figures)}, "
-            f"{quantity(max(spare, 0.0), unit)} less on the shelf",
-            reorder_point, par, figures,
+            f"it stayed above PAR all week: {_changes(reorder_point, par, new_rop, new_par)}, "
+            f"{quantity(par - new_par, unit)} less on the shelf",
+            reorder_point, par, figures, new_rop, new_par,
         )
     return keep("no change: stock stayed between running short and sitting above PAR", figures)

@@ -220,8 +220,9 @@ def _noise_and_routing(session: Session, advice: WeeklyAdvice, settings: AdviceS
         per_rule[a.rule_id][1] += 1
         if a.resolve_reason == "cleared" and a.acknowledged_at is None and a.resolved_at is not None:
             per_rule[a.rule_id][0] += 1
+    # Noise: at least two alerts, and most of the rule's, came and went with nobody acknowledging them.
     advice.noisy = sorted(
-        (NoisyRule(rule, n, total) for rule, (n, total) in per_rule.items() if n),
+        (NoisyRule(rule, n, total) for rule, (n, total) in per_rule.items() if n >= 2 and 2 * n > total),
         key=lambda r: (-r.self_cleared, r.rule_id),
     )
     teams = dict(session.execute(select(User.username, User.team)).all())
@@ -243,7 +244,8 @@ def _noise_and_routing(session: Session, advice: WeeklyAdvice, settings: AdviceS
     for (rule_id, subject, team), targets in sorted(moves.items()):
         times = sum(targets.values())
         if times > settings.reassign_limit:
-            advice.reassigned.append(Reassigned(rule_id, subject, team, times, targets.most_common(1)[0][0]))
+            away = Counter({t: n for t, n in targets.items() if t != team}) or targets
+            advice.reassigned.append(Reassigned(rule_id, subject, team, times, away.most_common(1)[0][0]))
 
 
 def _equipment(session: Session, advice: WeeklyAdvice, settings: AdviceSettings) -> None:

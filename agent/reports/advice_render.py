@@ -18,6 +18,10 @@ from rules.stock_advice import StockAdvice
 SECTIONS = ("Stock", "Rules", "Routing", "Equipment")
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     section: str  # Stock, Rules, Routing, Equipment
@@ -61,7 +65,7 @@ def _rule(r: RuleAdvice) -> list[Suggestion]:
             "Rules",
             f"{head}. Clear at {format_value(threshold)} instead: {c.removed} fewer alerts.",
             (f"Replayed with clearing threshold {format_value(threshold)}: {c.alerts_before} → {c.alerts_after} alerts "
-             f"({c.removed} removed); {c.delayed} genuine alerts delayed; the remaining alerts stay open up to "
+             f"({c.removed} removed); {_n(c.delayed, 'genuine alert')} delayed; the remaining alerts stay open up to "
              f"{format_duration(c.delay)} longer.",),
             yaml=_clear_yaml(r, c),
         ))
@@ -71,7 +75,7 @@ def _rule(r: RuleAdvice) -> list[Suggestion]:
             "Rules",
             f"{head}. Or wait {format_duration(h.hold or timedelta(0))} before alerting: {h.removed} fewer alerts.",
             (f"Replayed with hold time {format_duration(h.hold or timedelta(0))}: {h.alerts_before} → {h.alerts_after} "
-             f"alerts ({h.removed} removed); {h.delayed} genuine alerts delayed by {format_duration(h.delay)} each.",),
+             f"alerts ({h.removed} removed); {_n(h.delayed, 'genuine alert')} delayed by {format_duration(h.delay)}.",),
             yaml=f"rules:\n  - id: {r.rule_id}\n    for: {_duration_yaml(h.hold or timedelta(0))}",
         ))
     if not out:

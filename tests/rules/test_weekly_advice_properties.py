@@ -63,10 +63,15 @@ def test_never_below_lead_time_demand_and_no_advice_under_14_days(
         assert a.direction == KEEP and not a.applicable
         return
     assert a.figures is not None
-    if a.applicable:
-        lead_demand = statistics.fmean(totals) * lead_time
+    lead_demand = statistics.fmean(totals) * lead_time
+    if a.reorder_point < rop:  # a suggestion that lowers it never goes below the lead-time demand
         assert a.reorder_point >= lead_demand - 1e-9
-        assert a.reorder_point <= a.par
+    assert a.figures.reorder_point >= lead_demand - 1e-9
+    assert a.reorder_point <= a.par
+    if a.direction == RAISE:
+        assert a.reorder_point >= rop and a.par >= rop + 10
+    if a.direction == LOWER:
+        assert a.reorder_point <= rop and a.par <= rop + 10
 
 
 # ---------------------------------------------------------------------- bands
