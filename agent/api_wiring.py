@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from agent.jobs.weekly import weekly_summary_for
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
 from api.app import create_app
@@ -50,6 +51,9 @@ def build_app(runtime: Runtime) -> Any:
         readiness=readiness,
         metrics=runtime.metrics.render,
     )
+    runtime.app_services.weekly_builder = lambda session, week: weekly_summary_for(session, runtime.config, week=week)
+    runtime.app_services.weekly_timezone = runtime.config.site.timezone
+    runtime.app_services.count_backfill = runtime.config.api.count_backfill
     return create_app(
         runtime.app_services,
         session_secret=session_secret(runtime),

@@ -77,12 +77,16 @@ def create_app(
     app.add_middleware(RejectNulBytes)
 
     from api.pages import router as pages_router
-    from api.routes import admin, alerts, equipment, events, ops, sources, supplies
+    from api.routes import admin, alerts, equipment, events, ops, sources, supplies, supply_history
+    from api.supply_page import router as supply_page_router
+    from api.weekly_page import router as weekly_page_router
 
-    for module in (alerts, equipment, supplies, admin, events, sources):
+    for module in (alerts, equipment, supplies, supply_history, admin, events, sources):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(ops.router)
     app.include_router(pages_router)
+    app.include_router(supply_page_router)
+    app.include_router(weekly_page_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     return app
 

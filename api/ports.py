@@ -118,7 +118,7 @@ class Supplies(Protocol):
 
     def get_supply(self, sku: str) -> Any: ...
 
-    def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any: ...
+    def record_count(self, sku: str, *, count: float, actor: str, comment: str, at: datetime | None = None) -> Any: ...
 
     def update_supply_settings(
         self, sku: str, *, actor: str, par: float | None, reorder_point: float | None
@@ -129,6 +129,26 @@ class Supplies(Protocol):
     def restock_csv(self, lines: list[Any]) -> str: ...
 
     def list_restock_reports(self) -> list[Any]: ...
+
+
+class SupplyHistoryReads(Protocol):
+    """A supply's stock records (rules.stock_history values) and what its page shows."""
+
+    def list_supply_counts(
+        self, sku: str, *, start: datetime | None, end: datetime | None, cursor: str | None, limit: int
+    ) -> Any: ...
+
+    def supply_counts_csv(self, sku: str, *, start: datetime | None, end: datetime | None) -> str: ...
+
+    def supply_history(self, sku: str) -> Any:
+        """agent.services.stock_history.SupplyHistory: level, chart records, latest records, use basis."""
+        ...
+
+
+class WeeklyReports(Protocol):
+    def weekly_report(self, week: str | None) -> Any:
+        """agent.services.weekly_services.WeeklyReport for an ISO week ('2026-W05'; None: last week)."""
+        ...
 
 
 class Silences(Protocol):
@@ -192,7 +212,7 @@ class Operations(Protocol):
 
 
 class Services(
-    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, Silences, Accounts, LiveFeed, Operations,
-    UnknownSources, Protocol,
+    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, WeeklyReports, Silences, Accounts,
+    LiveFeed, Operations, UnknownSources, Protocol,
 ):
     """Everything the app uses; agent.services.app_services.AppServices implements it."""

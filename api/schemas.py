@@ -59,6 +59,10 @@ class CommentBody(Body):
 class CountBody(Body):
     count: float = Field(ge=0, le=1_000_000, description="How many are on the shelf now.")
     comment: str = Field("", max_length=2000)
+    at: datetime | None = Field(
+        None, description="When it was counted, for counts copied from a paper sheet (with a time zone; "
+        "no further back than the configured api.count_backfill, 30 days by default). Default: now.",
+    )
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"count": 42, "comment": "cycle count"}]})
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from rules.durations import format_duration
 from rules.model import INF, ConditionKind, Rule, Subject
 from rules.reading import Value
+from rules.units import Quantity
 
 _TIGHT_UNITS = frozenset({"%", "°"})  # "9.1 °C" but "8.8%", as people write them
 
@@ -25,7 +26,7 @@ def format_value(value: Value, unit: str = "") -> str:
     return f"{text}{unit}" if unit in _TIGHT_UNITS else f"{text} {unit}"
 
 
-class _Fields(dict[str, str]):
+class _Fields(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -71,6 +72,7 @@ def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "", m
         metric=metric or rule.metric,
         what=describe_metric(metric or rule.metric),
         value=format_value(value, unit),
+        qty=Quantity(value) if isinstance(value, float) else format_value(value),  # {qty:box} → 18 boxes
         unit=unit,
         low=format_value(rule.fire_low, unit) if rule.fire_low > -INF else "",
         low_number=format_value(rule.fire_low) if rule.fire_low > -INF else "",

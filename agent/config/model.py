@@ -65,6 +65,7 @@ class ApiConfig(Section):
     cookie_secure: bool = False
     sign_in_failures: int = Field(default=5, ge=1)  # failed sign-ins allowed per user and per address...
     sign_in_window: Duration = timedelta(minutes=5)  # ...within this window
+    count_backfill: Duration = timedelta(days=30)  # how far back a person may date a count (paper sheets)
 
 
 class MatchConfig(Section):
@@ -144,6 +145,9 @@ class WeeklySummaryConfig(Section):
     day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     at: str = "07:00"
     recipients: list[str] = []
+    review_days: float = Field(default=7.0, gt=0)  # how often stock is reviewed: PAR covers this many days' use
+    reassign_limit: int = Field(default=3, ge=0)  # more reassignments to another team a month → suggest a team
+    offline_pct: float = Field(default=10.0, ge=0, le=100)  # list equipment offline more than this share of the week
 
 
 class NotificationsConfig(Section):

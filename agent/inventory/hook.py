@@ -131,8 +131,11 @@ class InventoryHook:
         at = reading.ts
         source = _source_kind(reading.source)
         by_person = source == "person"
-        if row.counted_at is not None and at < row.counted_at and not by_person:
-            log.debug("late count for %s at %s ignored (counted at %s)", row.sku, at, row.counted_at)
+        if row.counted_at is not None and at < row.counted_at:
+            if not by_person:
+                log.debug("late count for %s at %s ignored (counted at %s)", row.sku, at, row.counted_at)
+                return []
+            self._backfill(session, row, reading, actor=actor, comment=comment)
             return []
         self.ledger.ensure_loaded(session, row.sku, at)
         previous = row.on_hand
@@ -187,6 +190,37 @@ class InventoryHook:
             )
         derived.extend(self._cartridge_changed(session, row.sku, at))
         return derived
+
+    def _backfill(self, session: Session, row: SupplyItem, reading: Reading, *, actor: str, comment: str) -> None:
+        """A person's count from before the latest one (copied from a paper sheet): recorded between
+        its neighbours in time, classified against the count before it, and the count after it is
+        re-classified against this one. On hand stays as the latest count says."""
+        assert isinstance(reading.value, float)
+        at, value = reading.ts, reading.value
+        by_time = (StockRecord.at, StockRecord.id)
+        before = session.scalars(
+            select(StockRecord).where(StockRecord.sku == row.sku, StockRecord.at <= at)
+            .order_by(*(c.desc() for c in by_time)).limit(1)
+        ).first()
+        after = session.scalars(
+            select(StockRecord).where(StockRecord.sku == row.sku, StockRecord.at > at).order_by(*by_time).limit(1)
+        ).first()
+        use = row.daily_use
+        previous = before.value if before is not None else None
+        verdict = classify_change(previous, value, daily_use=use, elapsed=at - before.at if before else timedelta(0),
+                                  unexpected_days=self.unexpected_days)
+        session.add(StockRecord(sku=row.sku, at=at, source="person", actor=actor or reading.source,
+                                previous=previous, value=value, change=verdict.kind, comment=comment))
+        if after is not None:
+            again = classify_change(value, after.value, daily_use=use, elapsed=after.at - at,
+                                    unexpected_days=self.unexpected_days)
+            after.previous, after.change = value, again.kind
+        session.flush()
+        # Daily use from the re-ordered history: read it again from this session.
+        self.ledger.forget(row.sku)
+        now = row.counted_at or at
+        self.ledger.ensure_loaded(session, row.sku, now)
+        row.daily_use = self.ledger.daily_use(session, row.sku, now)
 
     # ------------------------------------------------------------------ toner
     def _toner_reading(self, session: Session, reading: Reading) -> list[Reading]:

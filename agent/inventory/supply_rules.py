@@ -8,6 +8,7 @@ from typing import Protocol
 from rules.engine import Engine
 from rules.model import ConditionKind, Match, Rule
 from rules.severity import Severity
+from rules.units import quantity
 
 LOW_PREFIX = "supply-low."
 OUT_PREFIX = "supply-out."
@@ -35,6 +36,7 @@ class SupplySettings(Protocol):
     sku: str
     name: str
     location: str
+    unit: str
     reorder_point: float
     lead_time_days: float
 
@@ -47,9 +49,16 @@ def _where(item: SupplySettings) -> str:
     return f"{_literal(item.name)} in {_literal(item.location)}" if item.location else _literal(item.name)
 
 
+def _unit_spec(unit: str) -> str:
+    """The item's unit as a {qty:...} format spec (braces can't appear in one)."""
+    return unit.replace("{", "").replace("}", "").strip()
+
+
 def rules_for_item(item: SupplySettings) -> list[Rule]:
     only = Match(ids=frozenset({item.sku}), subject_kind="supply")
     where = _where(item)
+    unit = _unit_spec(item.unit)
+    reorder_at = _literal(quantity(item.reorder_point, unit))
     rules = [
         Rule(
             id=f"{LOW_PREFIX}{item.sku}",
@@ -60,7 +69,7 @@ def rules_for_item(item: SupplySettings) -> list[Rule]:
             clear_low=item.reorder_point,
             severity=Severity.WARNING,
             match=only,
-            message=f"{where}: {{value}} left, at or below the reorder point of {{low}}",
+            message=f"{where}: {{qty:{unit}}} left, at or below the reorder point of {reorder_at}",
             description="Low supply: on hand at or below the reorder point.",
         ),
         Rule(
@@ -84,7 +93,7 @@ def rules_for_item(item: SupplySettings) -> list[Rule]:
             clear_high=0.0,
             severity=Severity.WARNING,
             match=only,
-            message=f"{where}: {{value}} went at once, far more than normal use explains (misplaced or removed?)",
+            message=f"{where}: {{qty:{unit}}} went at once, far more than normal use explains (misplaced or removed?)",
             description="Unexpected drop: a fall in count several days of normal use beyond what time explains.",
         ),
     ]

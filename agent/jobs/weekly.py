@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.config.model import AgentConfig
 from agent.jobs.once import OnceReport, Prepared
 from agent.jobs.restock import add_report_jobs, instance_name, parse_at, smtp_sender
-from agent.reports.weekly import build_weekly_email, build_weekly_summary
+from agent.reports.advice import AdviceSettings, iso_week_bounds, last_week
+from agent.reports.weekly import WeeklySummary, build_weekly_email, build_weekly_summary
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,24 @@ def weekly_due(timezone: str, day: str, at: time) -> Callable[[datetime], str | 
     return due
 
 
+def advice_settings(config: AgentConfig) -> AdviceSettings:
+    weekly = config.notifications.weekly_summary
+    return AdviceSettings(
+        review_days=weekly.review_days, reassign_limit=weekly.reassign_limit, offline_pct=weekly.offline_pct,
+        flap_window=config.alerting.flap_window,
+    )
+
+
+def weekly_summary_for(session: Session, config: AgentConfig, *, week: str) -> WeeklySummary:
+    """One ISO week's summary with what to change: the email, the page and the CLI all use this."""
+    from agent.catalog import build_rules
+
+    return build_weekly_summary(
+        session, now=iso_week_bounds(week, config.site.timezone)[1], site_name=config.site.name, timezone=config.site.timezone, week=week,
+        rules=build_rules(config), advice_settings=advice_settings(config),
+    )
+
+
 def make_weekly_job(
     *,
     config: AgentConfig,
@@ -52,9 +71,8 @@ def make_weekly_job(
 
     def prepare(period: str, now: datetime) -> Prepared:
         with sessions() as session:
-            summary = build_weekly_summary(
-                session, now=now, site_name=config.site.name, timezone=config.site.timezone
-            )
+            # The last whole ISO week, so the email matches /reports/weekly?week=... for that week.
+            summary = weekly_summary_for(session, config, week=last_week(now, config.site.timezone))
         message = build_weekly_email(summary, sender=smtp.sender, recipients=recipients, site_id=config.site.id)
         return Prepared(message, {"alerts": summary.total_alerts, "suggestions": len(summary.suggestions)})
 

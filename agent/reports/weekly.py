@@ -17,9 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.notify.email import build_message
+from agent.reports.advice import AdviceSettings, WeeklyAdvice, build_advice, iso_week_bounds
+from agent.reports.advice_render import advice_html, advice_text
 from agent.storage.models import Alert, AlertEvent, Equipment, StockRecord, SupplyItem
 from rules.consumption import CHANGE_CONSUMPTION, ReorderSuggestion, count_stockouts, suggest_reorder_point
 from rules.durations import format_duration
+from rules.model import Rule
 
 OFFLINE_PREFIXES = ("equipment-offline.", "equipment-silent.")
 
@@ -84,6 +87,7 @@ class WeeklySummary:
     suggestions: list[ReorderSuggestion] = field(default_factory=list)
     flapping: list[Flapping] = field(default_factory=list)
     offline: list[Offline] = field(default_factory=list)
+    advice: WeeklyAdvice | None = None  # what to change, with the arithmetic (replaces the plain suggestions)
 
     @property
     def period_text(self) -> str:
@@ -99,8 +103,16 @@ def build_weekly_summary(
     days: int = 7,
     history_days: int = 30,
     top: int = 5,
+    week: str | None = None,
+    rules: Sequence[Rule] | None = None,
+    advice_settings: AdviceSettings = AdviceSettings(),
 ) -> WeeklySummary:
+    """The summary of the ``days`` before ``now``; or, given ``week`` ('2026-W05'), of that ISO week
+    in the site's zone. Given ``rules`` (the engine's), it includes what to change that week."""
     zone = ZoneInfo(timezone)
+    if week is not None:
+        start, now = iso_week_bounds(week, timezone)
+        days = round((now - start).total_seconds() / 86400)
     # Supply history is whole local days before today, so a half-finished today doesn't read as a quiet day.
     today = now.astimezone(zone).date()
     history_start = datetime.combine(today - timedelta(days=history_days), time(0), tzinfo=zone).astimezone(UTC)
@@ -109,6 +121,8 @@ def build_weekly_summary(
     _offline(session, summary, top)
     _flapping(session, summary, top)
     _supplies(session, summary, zone)
+    if rules is not None and week is not None:
+        summary.advice = build_advice(session, week=week, timezone=timezone, rules=rules, settings=advice_settings)
     return summary
 
 
@@ -242,6 +256,8 @@ def weekly_text(s: WeeklySummary) -> str:
     if not s.ran_out:
         out.append("  none")
     out.append("")
+    if s.advice is not None:
+        return "\n".join(out) + "\n" + advice_text(s.advice)
     out.append("Suggested changes:")
     changes = [f"  - {sug.text}" for sug in s.suggestions]
     changes += [
@@ -272,8 +288,10 @@ def weekly_html(s: WeeklySummary) -> str:
         "<tr><th>Rule</th><th>Alerts</th><th>Occurrences</th></tr>" + rows(s.noisiest) + "</table>",
         "<h2>Items that ran out</h2><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
         + rows([(r.name, r.sku, r.location, _times(r.times)) for r in s.ran_out]) + "</table>",
-        "<h2>Suggested changes</h2><ul>",
     ]
+    if s.advice is not None:
+        return "\n".join([*parts, advice_html(s.advice), "</body></html>"])
+    parts.append("<h2>Suggested changes</h2><ul>")
     parts += [f"<li>{escape(sug.text)}</li>" for sug in s.suggestions]
     parts += [
         f"<li>Rule {escape(f.rule_id)} flapped on {escape(f.subject)} {_times(f.times)}: widen its clearing band "

@@ -43,6 +43,8 @@ from agent.pipeline import Pipeline
 from agent.services import alert_actions, auth, equipment_board, queries, silences, unknown_sources
 from agent.services.errors import Conflict, Invalid, NotFound
 from agent.services.reuse import Expiring, Recent
+from agent.services.supply_history_services import SupplyHistoryServices
+from agent.services.weekly_services import WeeklyReportServices
 from api.ports import ConflictError, InvalidError, NotFoundError
 from rules.views import (
     AlertChange,
@@ -85,7 +87,7 @@ def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
     return (kind, *sorted(filters.items()))
 
 
-class AppServices(unknown_sources.UnknownSourceReads):
+class AppServices(unknown_sources.UnknownSourceReads, SupplyHistoryServices, WeeklyReportServices):
     def __init__(
         self,
         *,
@@ -303,8 +305,9 @@ class AppServices(unknown_sources.UnknownSourceReads):
         return self.inventory.get_supply(self.sessions, sku=sku)
 
     @_translated
-    def record_count(self, sku: str, *, count: float, actor: str, comment: str) -> Any:
-        level = self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment)
+    def record_count(self, sku: str, *, count: float, actor: str, comment: str, at: datetime | None = None) -> Any:
+        extra = {} if at is None else {"at": at, "backfill_limit": self.count_backfill}
+        level = self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment, **extra)
         self._generation += 1
         return level
 

@@ -7,7 +7,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,7 @@ from agent.inventory.levels import level_of
 from agent.inventory.supply_rules import COUNT_METRIC, replace_supply_rules
 from agent.pipeline import CommandContext, Pipeline
 from agent.services.errors import Invalid, NotFound
-from agent.storage.models import JobClaim, SupplyItem
+from agent.storage.models import AuditEntry, JobClaim, SupplyItem
 from agent.storage.readings import write_readings
 from rules.reading import InvalidReading, Reading, make_reading
 from rules.restock import RestockLine, RestockReportView, SupplyLevel, build_restock_list, days_text
@@ -56,10 +56,31 @@ def _check_count(count: float) -> float:
     return value
 
 
+BACKFILL_LIMIT = timedelta(days=30)
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def _check_at(at: datetime | None, now: datetime, limit: timedelta) -> datetime | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        raise Invalid("at", "at needs a time zone, e.g. 2026-03-01T09:30:00Z")
+    if at > now + FUTURE_SKEW:
+        raise Invalid("at", "at is in the future")
+    if at < now - limit:
+        raise Invalid("at", f"at is more than {limit.days} days back (the limit is api.count_backfill)")
+    return at
+
+
 def record_count(
-    pipeline: Pipeline, *, sku: str, count: float, actor: str, comment: str = "", timeout: float = 30.0
+    pipeline: Pipeline, *, sku: str, count: float, actor: str, comment: str = "", timeout: float = 30.0,
+    at: datetime | None = None, backfill_limit: timedelta = BACKFILL_LIMIT,
 ) -> SupplyLevel:
-    """A person's cycle count: a stock record, the new on hand, and the rules re-checked at once."""
+    """A person's cycle count: a stock record, the new on hand, and the rules re-checked at once.
+
+    ``at``: when it was counted, for counts copied from a paper sheet (no further back than
+    ``backfill_limit``); one older than the latest count goes into the history in time order and
+    leaves on hand as the latest count says."""
     value = _check_count(count)
     if not actor:
         raise Invalid("actor", "who counted must be given")
@@ -68,15 +89,20 @@ def record_count(
         row = ctx.session.get(SupplyItem, sku)
         if row is None:
             raise NotFound(f"no supply item {sku!r}")
+        when = _check_at(at, ctx.now, backfill_limit) or ctx.now
         try:
             reading = make_reading(
-                subject=sku, metric=COUNT_METRIC, value=value, ts=ctx.now, unit=row.unit,
+                subject=sku, metric=COUNT_METRIC, value=value, ts=when, unit=row.unit,
                 source=f"person:{actor}", subject_kind="supply",
             )
         except InvalidReading as exc:
             raise Invalid("count", str(exc)) from None
         hook = find_hook(pipeline) or InventoryHook(engine=ctx.engine, printers={}, cartridges=[])
+        late = row.counted_at is not None and when < row.counted_at
         derived = hook.apply_count(ctx.session, reading, actor=actor, comment=comment)
+        if late:  # history only: the rules and the latest reading follow the latest count
+            ctx.session.flush()
+            return level_of(row)
         everything: list[Reading] = [reading, *derived]
         write_readings(ctx.session, everything)
         ctx.apply(ctx.engine.evaluate_many(everything))
@@ -111,6 +137,10 @@ def update_supply_settings(
                 "reorder_point",
                 f"reorder point ({new_rop:g}) is above PAR ({new_par:g}): it must be at or below PAR",
             )
+        ctx.session.add(AuditEntry(
+            at=ctx.now, actor=actor, action="supply.settings", subject=sku,
+            details={"par": [row.par, new_par], "reorder_point": [row.reorder_point, new_rop]},
+        ))
         row.par, row.reorder_point = new_par, new_rop
         row.settings_changed_by = actor
         row.updated_at = ctx.now

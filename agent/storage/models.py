@@ -303,3 +303,17 @@ class UnknownSource(Base):
     count: Mapped[int] = mapped_column(BigId, default=0)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """A change people made outside an alert (alert actions are in alert_events): who, when, what
+    was changed from what to what. E.g. a supply's PAR and reorder point."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))  # e.g. supply.settings
+    subject: Mapped[str] = mapped_column(String(150), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")

@@ -51,7 +51,8 @@ def get_supply(sku: Sku, services: Svc, _: Principal = viewer) -> SupplyLevel:
     summary="Record a count of what is on the shelf",
 )
 def record_count(sku: Sku, body: CountBody, services: Svc, who: Principal = staff) -> SupplyLevel:
-    level: SupplyLevel = services.record_count(sku, count=body.count, actor=who.username, comment=body.comment)
+    extra = {"at": body.at} if body.at is not None else {}
+    level: SupplyLevel = services.record_count(sku, count=body.count, actor=who.username, comment=body.comment, **extra)
     return level
 
 

@@ -42,6 +42,7 @@ CASES = [
     Case("GET", "/api/v1/equipment/fridge-2", "viewer"),
     Case("GET", "/api/v1/supplies", "viewer", supplies=True),
     Case("GET", "/api/v1/supplies/GLV-M", "viewer", supplies=True),
+    Case("GET", "/api/v1/supplies/GLV-M/counts", "viewer", supplies=True),
     Case("POST", "/api/v1/supplies/GLV-M/counts", "staff", 201, body=lambda n: {"count": 12}, supplies=True),
     Case("PATCH", "/api/v1/supplies/GLV-M", "coordinator", body=lambda n: {"par": 30}, supplies=True),
     Case("GET", "/api/v1/restock", "viewer", supplies=True),

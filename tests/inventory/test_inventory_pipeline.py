@@ -97,7 +97,7 @@ def test_low_and_out_of_stock_alerts_open_and_clear(harness: InventoryHarness, c
     assert rules_open(harness) == {"supply-low.GLV-M"}
     alert = harness.open_alerts()[0]
     assert alert.severity == int(Severity.WARNING)
-    assert alert.message == "Gloves M in Store A: 15 units left, at or below the reorder point of 15 units"
+    assert alert.message == "Gloves M in Store A: 15 boxes left, at or below the reorder point of 15 boxes"
     assert alert.team == "supply"
     harness.submit(count("GLV-M", 0, t0 + timedelta(hours=2)))
     # One alert at zero: "out of stock" replaces "low" (resolved as superseded).

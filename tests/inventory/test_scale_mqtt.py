@@ -107,7 +107,7 @@ def test_scale_weights_become_counts_and_a_sudden_drop_is_flagged(
     alerts = {a.rule_id: a for a in h.open_alerts()}
     assert "supply-unexpected-drop.GLV-M" in alerts
     drop = alerts["supply-unexpected-drop.GLV-M"]
-    assert drop.message.startswith("Gloves M in Ward 3: 60 units went at once")
+    assert drop.message.startswith("Gloves M in Ward 3: 60 boxes went at once")
     assert "misplaced or removed" in drop.message
     assert "supply-out.GLV-M" in alerts and "supply-low.GLV-M" not in alerts  # out replaces low
     h.db.dispose()

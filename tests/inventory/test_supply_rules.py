@@ -18,6 +18,7 @@ class Item:
     location: str
     reorder_point: float
     lead_time_days: float
+    unit: str = "units"
 
 
 def test_names_with_braces_render_literally() -> None:
@@ -33,6 +34,18 @@ def test_names_with_braces_render_literally() -> None:
         "Printer 1 in Ward 2: black toner is at 5% and no cartridge TNR-{1} (Toner {x}) is on hand in "
         "IT {store}: order one now"
     )
+
+
+def test_messages_speak_the_items_own_unit() -> None:
+    subject = Subject(id="GLV-M", name="Gloves M", location="Store A", subject_kind="supply")
+    rules = {r.id.split(".")[0]: r for r in rules_for_item(Item("GLV-M", "Gloves M", "Store A", 20, 2, unit="box"))}
+    assert render_message(rules["supply-low"], subject, 18.0, "units").startswith(
+        "Gloves M in Store A: 18 boxes left, at or below the reorder point of 20 boxes"
+    )
+    assert render_message(rules["supply-low"], subject, 1.0, "").startswith("Gloves M in Store A: 1 box left")
+    packs = {r.id.split(".")[0]: r for r in rules_for_item(Item("PAD", "Pads", "", 5, 2, unit="pack"))}
+    drop = render_message(packs["supply-unexpected-drop"], Subject(id="PAD", name="Pads", subject_kind="supply"), 22.0, "units")
+    assert drop.startswith("Pads: 22 packs went at once")
 
 
 def test_no_lead_time_no_days_rule() -> None:

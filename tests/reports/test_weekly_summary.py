@@ -162,5 +162,6 @@ def test_weekly_email_goes_to_the_coordinator_once(
     assert job.tick().action == "not_due"
     [got] = smtp.messages()
     assert got.rcpt_tos == ["coordinator@st-marys.example"]
-    assert got.message["Subject"] == "Weekly summary for St Mary's East, 2026-01-26 to 2026-02-02"
+    # The last whole ISO week (2026-W05), so it matches /reports/weekly?week=2026-W05.
+    assert got.message["Subject"] == "Weekly summary for St Mary's East, 2026-01-26 to 2026-02-01"
     assert got.message.get_body(preferencelist=("html",)) is not None
