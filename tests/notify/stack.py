@@ -14,7 +14,7 @@ from agent.notify.channels import build_channel
 from agent.notify.outbox import OutboxWriter
 from agent.notify.routing import Router
 from agent.notify.sender import OutboxSender
-from agent.notify.wiring import record_give_up
+from agent.notify.wiring import escalation_clocks, record_give_up
 from tests.agent.harness import AgentHarness, config_from
 from tests.support.clock import FakeClock
 
@@ -24,8 +24,9 @@ class NotifyStack:
         self.config = config_from(yaml.safe_dump(document))
         self.clock = clock
         self.harness = AgentHarness(self.config, db_url, clock)
-        self.pipeline = self.harness.start()
         self.router = Router(self.config)
+        self.harness.escalation_clock = escalation_clocks(self.router)
+        self.pipeline = self.harness.start()
         self.pipeline.alerts.on_applied.append(OutboxWriter(self.router, clock=clock, site_name=self.config.site.name))
         self.metrics = AgentMetrics()
         links = None
