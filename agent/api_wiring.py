@@ -57,4 +57,12 @@ def build_app(runtime: Runtime) -> Any:
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
         sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
+        ack_links=_ack_links(runtime),
     )
+
+
+def _ack_links(runtime: Runtime) -> Any:
+    from agent.notify.wiring import link_secret
+    from agent.services.ack_link_service import AckLinkService
+
+    return AckLinkService(sessions=runtime.sessions, pipeline=runtime.pipeline, clock=runtime.clock, secret=link_secret(runtime))

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import SessionSigner, SignInLimiter
-from api.ports import ConflictError, InvalidError, NotFoundError, Services
+from api.ports import AckLinks, ConflictError, InvalidError, NotFoundError, Services
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def create_app(
     site_name: str = "Facility",
     timezone: str = "UTC",
     sign_in_limiter: SignInLimiter | None = None,
+    ack_links: AckLinks | None = None,
 ) -> FastAPI:
     """Build the app around ``services`` (see api.ports.Services).
 
@@ -72,10 +73,12 @@ def create_app(
     app.state.limiter = sign_in_limiter or SignInLimiter()
     app.state.site_name = site_name
     app.state.timezone = timezone
+    app.state.ack_links = ack_links
 
     _install_error_handlers(app)
     app.add_middleware(RejectNulBytes)
 
+    from api.ack_pages import router as ack_router
     from api.pages import router as pages_router
     from api.routes import admin, alerts, equipment, events, ops, supplies
 
@@ -83,6 +86,7 @@ def create_app(
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(ops.router)
     app.include_router(pages_router)
+    app.include_router(ack_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     return app
 

@@ -9,6 +9,7 @@ never blocks: hot routes skip the thread pool when memory can answer.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -25,6 +26,28 @@ from rules.views import (
     TokenView,
     UserView,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AckLinkCheck:
+    """What a one-tap link is: ok (confirm page), done, used, expired, invalid, or closed (alert resolved)."""
+
+    status: str
+    alert_id: int | None = None
+    recipient: str = ""
+    person: str = ""
+    message: str = ""
+    alert_status: str = ""
+    used_at: datetime | None = None
+    already: str = ""  # acknowledged earlier by this person
+
+
+class AckLinks(Protocol):
+    """One-tap acknowledgement links (optional: create_app(ack_links=...))."""
+
+    def inspect_link(self, token: str) -> AckLinkCheck: ...
+
+    def use_link(self, token: str) -> AckLinkCheck: ...
 
 
 class NotFoundError(Exception):
