@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
+from agent.services.contacts import ContactDirectory
 from api.app import create_app
 from api.auth import SignInLimiter
 
@@ -58,6 +59,7 @@ def build_app(runtime: Runtime) -> Any:
         timezone=runtime.config.site.timezone,
         sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
         ack_links=_ack_links(runtime),
+        contacts=ContactDirectory(runtime.router, runtime.clock),
     )
 
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import SessionSigner, SignInLimiter
-from api.ports import AckLinks, ConflictError, InvalidError, NotFoundError, Services
+from api.ports import AckLinks, ConflictError, Contacts, InvalidError, NotFoundError, Services
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def create_app(
     timezone: str = "UTC",
     sign_in_limiter: SignInLimiter | None = None,
     ack_links: AckLinks | None = None,
+    contacts: Contacts | None = None,
 ) -> FastAPI:
     """Build the app around ``services`` (see api.ports.Services).
 
@@ -74,6 +75,7 @@ def create_app(
     app.state.site_name = site_name
     app.state.timezone = timezone
     app.state.ack_links = ack_links
+    app.state.contacts = contacts
 
     _install_error_handlers(app)
     app.add_middleware(RejectNulBytes)

@@ -50,6 +50,36 @@ class AckLinks(Protocol):
     def use_link(self, token: str) -> AckLinkCheck: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    name: str
+    role: str = ""
+    phone: str = ""
+
+    @property
+    def tel(self) -> str:
+        """The phone number as a tel: link target (digits and a leading +)."""
+        digits = "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+        return f"tel:{digits}" if digits else ""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamContacts:
+    team: str
+    name: str
+    on_call: tuple[ContactView, ...]  # named by the rotation right now
+    reachable: tuple[ContactView, ...]  # on call, or everyone while the team's hours are open
+    contacts: tuple[ContactView, ...]
+
+
+class Contacts(Protocol):
+    """Who knows what and who can be reached now (optional: create_app(contacts=...))."""
+
+    def team_contacts(self, team: str) -> TeamContacts | None: ...
+
+    def all_teams(self) -> list[TeamContacts]: ...
+
+
 class NotFoundError(Exception):
     """404: the resource doesn't exist."""
 

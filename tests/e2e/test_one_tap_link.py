@@ -1,6 +1,7 @@
 """One-tap acknowledgement end to end: a fridge reading over MQTT opens an alert, the email
 (received by aiosmtpd) carries a link, a real browser follows it: confirm page, acknowledge, the
-alert's history names the recipient; the same link again says "already used"; a link with one
+alert's history names the recipient, the alert page shows who is on call with a tel: link and
+the queue who is reachable; the same link again says "already used"; a link with one
 character changed says "not valid". Users are made with the CLI; nothing writes the database."""
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ teams:
     routes: [{{severities: [critical], channels: [pharmacy-email]}}]
     contacts:
       - {{name: Priya Shah, role: pharmacist, phone: "+44 20 7946 0001", email: priya@riverside.example, account: priya}}
+      - {{name: Omar Reyes, role: pharmacy technician, phone: "+44 20 7946 0002"}}
+    on_call:
+      - {{who: Priya Shah, from: "2000-01-01T00:00", to: "2100-01-01T00:00"}}
 notifications:
   smtp: {{host: 127.0.0.1, port: {s["port"]}, security: starttls, username: {s["username"]}, password_env: TEST_SMTP_PASSWORD, ca_file: "{s["ca_file"]}", sender: agent@riverside.example}}
   channels:
@@ -111,6 +115,13 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
                     page.goto(f"{base}/alerts/1")
                     history = page.inner_text("#history")
                     assert "Priya Shah acknowledged via link sent to priya@riverside.example" in history, history
+                    # Who to call: the team's on-call person, with a tap-to-call link
+                    assert "On call now" in page.inner_text("#who-to-call")
+                    assert page.get_attribute("#who-to-call a.tel", "href") == "tel:+442079460001"
+                    page.screenshot(path=str(ARTIFACTS / "alert-who-to-call.png"), full_page=True)
+                    page.goto(f"{base}/")
+                    reachable = page.inner_text("#reachable")
+                    assert "Priya Shah" in reachable and "Omar Reyes" not in reachable  # the rotation names Priya
                     browser.close()
         finally:
             publisher.close()
