@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from rules.durations import parse_duration
 from rules.windows import ALWAYS, WindowError, parse_span
@@ -24,7 +24,6 @@ def _entries(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-WindowEntries = Annotated[list[str], BeforeValidator(_entries)]
 
 
 class ChannelConfig(_Section):
@@ -101,16 +100,9 @@ def _check_window(value: list[str]) -> list[str]:
     return value
 
 
-class WindowsMixin(_Section):
-    windows: dict[str, WindowEntries] = {}
-    holidays: list[date] = []
+WindowEntries = Annotated[list[str], BeforeValidator(_entries), AfterValidator(_check_window)]
 
-    @field_validator("windows")
-    @classmethod
-    def _spans(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for name, entries in value.items():
-            try:
-                _check_window(entries)
-            except ValueError as exc:
-                raise ValueError(f"window '{name}': {exc}") from None
-        return value
+
+class WindowsMixin(_Section):
+    windows: dict[str, WindowEntries] = {}  # name → entries like "mon-fri 07:00-19:00"
+    holidays: list[date] = []
