@@ -90,6 +90,8 @@ class AckLinksConfig(_Section):
 
 
 def _check_window(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("a window needs at least one entry like 'mon-fri 07:00-19:00', or 'always'")
     if [v.strip().lower() for v in value] == [ALWAYS]:
         return value
     for entry in value:

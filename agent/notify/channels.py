@@ -157,6 +157,11 @@ def build_channel(name: str, config: ChannelConfig, smtp: SmtpConfig) -> Deliver
 
         return post
 
+    # Apprise, and urllib3 under it, log full URLs (tokens included) at debug level: keep them at
+    # warnings, which name the host only.
+    for logger_name in ("apprise", "urllib3"):
+        logging.getLogger(logger_name).setLevel(max(logging.getLogger(logger_name).getEffectiveLevel(), logging.WARNING))
+
     def notify(m: Message) -> None:
         import apprise
 
