@@ -36,8 +36,7 @@ class EngineSettings:
     flap_window: timedelta = timedelta(hours=1)
     flap_settle: timedelta = timedelta(minutes=30)  # quiet this long → settled
     escalation: Mapping[str, timedelta] = field(default_factory=dict)  # team → escalate after
-    # team → answered time between two moments: escalation counts only while someone should answer
-    escalation_clock: Mapping[str, Callable[[datetime, datetime], timedelta]] = field(default_factory=dict)
+    escalation_clock: Mapping[str, Callable[[datetime, datetime], timedelta]] = field(default_factory=dict)  # team → answered time
     max_escalations: int = 2
 
 
@@ -609,8 +608,7 @@ class Engine:
         after = self.settings.escalation.get(team) or self.settings.escalation.get("*")
         if not after or state.opened_at is None or after <= timedelta(0):
             return
-        clock = self.settings.escalation_clock.get(team)
-        elapsed = clock(state.opened_at, now) if clock else now - state.opened_at
+        elapsed = clock(state.opened_at, now) if (clock := self.settings.escalation_clock.get(team)) else now - state.opened_at
         level = min(int(elapsed / after), self.settings.max_escalations)
         if level <= state.escalation_level:
             return
