@@ -121,6 +121,7 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
                     page.screenshot(path=str(ARTIFACTS / "alert-who-to-call.png"), full_page=True)
                     page.goto(f"{base}/")
                     reachable = page.inner_text("#reachable")
+                    page.screenshot(path=str(ARTIFACTS / "queue-reachable.png"), full_page=True)
                     assert "Priya Shah" in reachable and "Omar Reyes" not in reachable  # the rotation names Priya
                     browser.close()
         finally:
