@@ -35,6 +35,10 @@ def check_notifications(config: AgentConfig) -> Iterator[Problem]:
         for i, entry in enumerate(team.on_call):
             if entry.who not in names:
                 yield (("teams", team_id, "on_call", i, "who"), f"'{entry.who}' is not one of the team's contacts", "add them under this team's contacts, or fix the name")
+    contacts = {c.name for team in config.teams.values() for c in team.contacts}
+    for name, channel in n.channels.items():
+        if channel.contact and channel.contact not in contacts:
+            yield (("notifications", "channels", name, "contact"), f"'{channel.contact}' is not a contact of any team", "add them under a team's contacts, or fix the name")
     seen: set[Any] = set()
     for i, day in enumerate(n.holidays):
         if day in seen:

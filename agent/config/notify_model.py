@@ -35,6 +35,7 @@ class ChannelConfig(_Section):
     url_env: str | None = None  # name of the environment variable holding the URL
     url_file: Path | None = None  # file holding the URL
     timeout: Duration = timedelta(seconds=10)
+    contact: str = ""  # a contact's name: a personal channel (their ntfy topic, say); their one-tap links come here too
 
     @model_validator(mode="after")
     def _target(self) -> ChannelConfig:

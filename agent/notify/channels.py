@@ -70,6 +70,7 @@ def webhook_body(message: Message) -> dict[str, Any]:
         "text": message.body,
         "alert": message.payload,
         "alerts": message.payload.get("alerts", []),
+        "ack_url": message.ack_url,  # a one-tap link when the channel is a person's (channel 'contact') with staff rights
     }
 
 

@@ -57,7 +57,7 @@ class Router:
 
     def _target(self, channel: str, window: str) -> Target:
         config = self.channels[channel]
-        recipients = tuple(dict.fromkeys(config.to)) if config.type == "email" else ("",)
+        recipients = tuple(dict.fromkeys(config.to)) if config.type == "email" else (config.contact,)
         return Target(channel, config, self.windows[window], recipients)
 
     def escalation_window(self, team_id: str) -> Window:
@@ -100,10 +100,10 @@ class Router:
         return when if when.tzinfo is not None else when.replace(tzinfo=self.zone).astimezone(UTC)
 
     def account_for(self, address: str) -> str | None:
-        """The account of the contact with this email address (a user named like the address also counts)."""
+        """The account of the contact with this email address or name (a user named like the address also counts)."""
         for team in self.config.teams.values():
             for contact in team.contacts:
-                if contact.email and contact.email.lower() == address.lower() and contact.account:
+                if contact.account and (contact.name == address or (contact.email and contact.email.lower() == address.lower())):
                     return contact.account
         return address or None
 

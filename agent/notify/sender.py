@@ -111,10 +111,9 @@ class OutboxSender:
                 return 0
             deliver = self.channels.get(row.channel)
             ack_url = None
-            if self.links is not None and row.channel_type == "email" and row.alert_id is not None and row.kind in LINK_KINDS:
-                ack_url = self.links.link(
-                    session, alert_id=row.alert_id, recipient=row.recipient, account=self.account_for(row.recipient), now=self.clock()
-                )
+            if self.links is not None and row.recipient and row.alert_id is not None and row.kind in LINK_KINDS:
+                where = row.recipient if row.channel_type == "email" else f"{row.channel_type} '{row.channel}'"
+                ack_url = self.links.link(session, alert_id=row.alert_id, recipient=where, account=self.account_for(row.recipient), now=self.clock())
             message = Message(row.id, row.dedup_key, row.kind, row.recipient, row.subject, row.body, dict(row.payload), ack_url, self.site_name)
             session.expunge(row)
         error = ""

@@ -18,6 +18,7 @@ from agent.storage.models import AckLinkUse, Alert
 from rules.reading import Reading
 from tests.notify.stack import NotifyStack
 from tests.reports.smtp_server import PASSWORD, SmtpServer
+from tests.support.webhook import WebhookReceiver
 
 SECRET = "test-link-secret-0123456789"
 LINK = re.compile(r"https://clinic\.example/ack/(\S+)")
@@ -32,21 +33,35 @@ def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def stack(db_url, clock, smtp):
+def hooks():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def stack(db_url, clock, smtp, hooks):
     document = {
         "site": {"id": "riverside", "name": "Riverside Clinic", "public_base_url": "https://clinic.example"},
         "equipment": [{"id": f, "name": f, "kind": "fridge", "team": "pharmacy"} for f in ("fridge-a", "fridge-b")],
         "rules": [{"id": "fridge-temp", "metric": "temperature_c", "match": {"kinds": ["fridge"]}, "outside": [2, 8], "team": "pharmacy"}],
         "teams": {
             "pharmacy": {
-                "routes": [{"channels": ["pharmacy-email"]}],
+                "routes": [{"channels": ["pharmacy-email", "priya-push", "victor-push"]}],
                 "contacts": [
                     {"name": "Priya Shah", "role": "pharmacist", "phone": "+44 20 7946 0001", "email": "priya@riverside.example", "account": "priya"},
                     {"name": "Victor Vue", "role": "volunteer", "email": "victor@riverside.example", "account": "victor"},
                 ],
             }
         },
-        "notifications": {"smtp": smtp.smtp_settings(), "channels": {"pharmacy-email": {"type": "email", "to": ["priya@riverside.example", "victor@riverside.example"]}}},
+        "notifications": {
+            "smtp": smtp.smtp_settings(),
+            "channels": {
+                "pharmacy-email": {"type": "email", "to": ["priya@riverside.example", "victor@riverside.example"]},
+                "priya-push": {"type": "apprise", "url": f"json://127.0.0.1:{hooks.port}/priya", "contact": "Priya Shah"},
+                "victor-push": {"type": "webhook", "url": hooks.url("/victor"), "contact": "Victor Vue"},
+            },
+        },
         "alerting": {"builtin_rules": False},
     }
     s = NotifyStack(document, db_url, clock, link_secret=SECRET)
@@ -63,6 +78,21 @@ def links_by_recipient(smtp: SmtpServer) -> dict[tuple[str, str], str | None]:
         found = LINK.search(text)
         out[(m.rcpt_tos[0], "a" if "fridge-a" in text else "b")] = found.group(1) if found else None
     return out
+
+
+def test_a_personal_push_channel_carries_the_link_too(stack: NotifyStack, hooks: WebhookReceiver, clock) -> None:
+    stack.pipeline.submit([Reading("fridge-a", "temperature_c", 9.5, clock.now())])
+    stack.pipeline.flush()
+    stack.sender.run_once()
+    (push,) = hooks.received("/priya")
+    token = re.search(r"https://clinic\.example/ack/(\S+)", push.body["message"])
+    assert token, push.body
+    (victor,) = hooks.received("/victor")
+    assert victor.body["ack_url"] is None  # a viewer's channel: no link
+    service = AckLinkService(sessions=stack.sessions, pipeline=stack.pipeline, clock=clock, secret=SECRET)
+    assert service.use_link(token.group(1)).status == "done"
+    with stack.sessions() as s:
+        assert s.scalar(select(Alert.acknowledged_by).where(Alert.subject == "fridge-a")) == "priya"
 
 
 def test_links_go_to_staff_only_and_cannot_be_bent(stack: NotifyStack, smtp: SmtpServer, clock) -> None:

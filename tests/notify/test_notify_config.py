@@ -25,6 +25,7 @@ notifications:
   channels:
     pager: {type: webhook}
     ward-email: {type: email, to: []}
+    nobodys-phone: {type: apprise, url_env: NOBODY_NTFY, contact: Nobody}
 """
 
 
@@ -40,6 +41,7 @@ def test_every_notification_mistake_is_named(tmp_path: Path) -> None:
         ("notifications.windows.clinic_hours", "'mon-fry' is not a day"),
         ("notifications.channels.pager", "needs 'url', 'url_env' or 'url_file'"),
         ("notifications.channels.ward-email", "needs 'to'"),
+        ("notifications.channels.nobodys-phone.contact", "'Nobody' is not a contact of any team"),
     ]
     lines = err.splitlines()
     for key, words in expected:
