@@ -2,7 +2,8 @@
 (received by aiosmtpd) carries a link, a real browser follows it: confirm page, acknowledge, the
 alert's history names the recipient, the alert page shows who is on call with a tel: link and
 the queue who is reachable; the same link again says "already used"; a link with one
-character changed says "not valid". Users are made with the CLI; nothing writes the database."""
+character changed says "not valid". A silence made over HTTP holds another fridge's email.
+Users and tokens are made with the CLI; nothing writes the database directly."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import select
 
 from agent.config import load_config
 from agent.runtime import Runtime
+from agent.storage.models import OutboxItem
 from tests.api.test_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.reports.smtp_server import PASSWORD, SmtpServer
 from tests.support.mosquitto import Mosquitto, QosPublisher, free_port, remove_session
@@ -36,8 +40,10 @@ api: {{host: 127.0.0.1, port: {api}, session_secret_env: TEST_SESSION_SECRET}}
 mqtt: {{url: "mqtt://127.0.0.1:{broker}", client_id: agent-one-tap}}
 equipment:
   - {{id: fridge-2, name: Fridge 2, kind: fridge, location: Pharmacy, team: pharmacy}}
+  - {{id: fridge-3, name: Fridge 3, kind: fridge, location: Ward 4, team: pharmacy}}
 rules:
-  - {{id: fridge-temp, metric: temperature_c, match: {{kinds: [fridge]}}, outside: [2, 8], severity: critical, team: pharmacy}}
+  - {{id: fridge-temp, metric: temperature_c, match: {{equipment: [fridge-2]}}, outside: [2, 8], severity: critical, team: pharmacy}}
+  - {{id: ward-fridge-temp, metric: temperature_c, match: {{equipment: [fridge-3]}}, outside: [2, 8], severity: critical, team: pharmacy}}
 teams:
   pharmacy:
     routes: [{{severities: [critical], channels: [pharmacy-email]}}]
@@ -54,6 +60,11 @@ notifications:
 alerting: {{builtin_rules: false}}
 """)
     return path
+
+
+def silenced_rows(runtime: Runtime) -> int:
+    with runtime.sessions() as s:  # reading storage to wait on; nothing is written here
+        return len(s.scalars(select(OutboxItem).where(OutboxItem.state == "silenced")).all())
 
 
 def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,15 +86,29 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
             [*cli, "user", "add", "priya", "--role", "staff", "--name", "Priya Shah", "--password-file", str(tmp_path / "pw")],
             env=env, check=True, capture_output=True, text=True, timeout=60,
         )
+        subprocess.run([*cli, "user", "add", "coord", "--role", "coordinator", "--password-file", str(tmp_path / "pw")], env=env, check=True, capture_output=True, text=True, timeout=60)
+        made = subprocess.run([*cli, "token", "create", "--user", "coord", "--name", "e2e"], env=env, check=True, capture_output=True, text=True, timeout=60)
+        coordinator_token = made.stdout.split()[0]
         runtime = Runtime(load_config(config_path, environ={})).build()
         publisher = QosPublisher(broker.port, "one-tap-publisher")
         base = f"http://127.0.0.1:{api_port}"
         try:
             with RunningAgent(runtime):
                 wait_until(lambda: runtime.mqtt is not None and runtime.mqtt.connected, timeout=20, what="agent connected")
+                # A silence (made over HTTP) holds the email for fridge-3: the outbox says so, nothing is sent.
+                silence = httpx.post(
+                    f"{base}/api/v1/silences",
+                    json={"rule_id": "ward-fridge-temp", "duration_minutes": 60, "comment": "defrosting"},
+                    headers={"Authorization": f"Bearer {coordinator_token}"},
+                )
+                assert silence.status_code == 201, silence.text
+                publisher.publish("facility/riverside/equipment/fridge-3/temperature_c", b"11.0")
+                publisher.wait_acked()
+                wait_until(lambda: silenced_rows(runtime) == 1, timeout=30, what="fridge-3 notification silenced")
                 publisher.publish("facility/riverside/equipment/fridge-2/temperature_c", b"11.5")
                 publisher.wait_acked()
                 mail = wait_until(lambda: smtp.messages(), timeout=30, what="alert email received")[0]
+                assert "Fridge 2" in mail.message["Subject"]
                 text = mail.message.get_body(preferencelist=("plain",)).get_content()
                 link = re.search(r"http://127\.0\.0\.1:\d+/ack/\S+", text)
                 assert link, text
@@ -92,7 +117,7 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
                     browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
                     page = browser.new_page(viewport={"width": 390, "height": 844})
                     page.goto(url)
-                    assert "Acknowledge alert #1?" in page.inner_text("h1")
+                    assert "Acknowledge alert #2?" in page.inner_text("h1")
                     assert "Priya Shah" in page.inner_text("main")
                     ARTIFACTS.mkdir(exist_ok=True)
                     page.screenshot(path=str(ARTIFACTS / "one-tap-confirm.png"), full_page=True)
@@ -112,7 +137,7 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
                     page.fill("input[name=password]", USER_PASSWORD)
                     page.click("button[type=submit]")
                     page.wait_for_url(f"{base}/")
-                    page.goto(f"{base}/alerts/1")
+                    page.goto(f"{base}/alerts/2")
                     history = page.inner_text("#history")
                     assert "Priya Shah acknowledged via link sent to priya@riverside.example" in history, history
                     # Who to call: the team's on-call person, with a tap-to-call link
@@ -124,6 +149,7 @@ def test_follow_a_one_tap_link_from_an_email(tmp_path: Path, monkeypatch: pytest
                     page.screenshot(path=str(ARTIFACTS / "queue-reachable.png"), full_page=True)
                     assert "Priya Shah" in reachable and "Omar Reyes" not in reachable  # the rotation names Priya
                     browser.close()
+            assert len(smtp.messages()) == 1  # nothing for the silenced fridge
         finally:
             publisher.close()
             smtp.stop()
