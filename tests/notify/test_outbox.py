@@ -5,6 +5,7 @@ for two minutes gets every notification exactly once when it is back; give-up is
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from agent.notify.history import notification_history
+from agent.notify.sender import OutboxSender
 from agent.storage.alerts import events_of
 from agent.storage.models import DeliveryAttempt, OutboxItem, Silence
 from rules.reading import Reading
@@ -166,5 +168,33 @@ def test_a_silence_holds_every_channel(db_url, clock, smtp, hooks, env) -> None:
         with stack.sessions() as s:
             rows = s.scalars(select(OutboxItem)).all()
         assert {r.state for r in rows} == {"silenced"} and "defrosting" in rows[0].detail
+    finally:
+        stack.close()
+
+
+def test_two_senders_on_one_database_send_each_row_once(db_url, clock, smtp, hooks, env) -> None:
+    """Two agents' senders working the same outbox at the same time (the claim is a conditional update)."""
+    doc = document(smtp, hooks)
+    doc["teams"]["pharmacy"]["routes"] = [{"severities": ["critical"], "channels": ["bms"]}]
+    doc["equipment"] = [{"id": f"fridge-{i}", "name": f"Fridge {i}", "kind": "fridge", "team": "pharmacy"} for i in range(20)]
+    stack = NotifyStack(doc, db_url, clock)
+    try:
+        now = clock.now()
+        stack.pipeline.submit([Reading(f"fridge-{i}", "temperature_c", 9.5, now) for i in range(20)])
+        stack.pipeline.flush()
+        other = OutboxSender(sessions=stack.sessions, clock=clock, channels=stack.sender.channels, delivery=stack.sender.delivery)
+        barrier = threading.Barrier(2)
+
+        def work(sender: OutboxSender) -> None:
+            barrier.wait()
+            sender.run_once()
+
+        threads = [threading.Thread(target=work, args=(s,)) for s in (stack.sender, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        ids = Counter(p.body["id"] for p in hooks.received("/bms"))
+        assert len(ids) == 20 and set(ids.values()) == {1}, ids
     finally:
         stack.close()
