@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from agent.jobs.weekly import weekly_summary_for
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
+from agent.services.contacts import ContactDirectory
 from api.app import create_app
 from api.auth import SignInLimiter
 
@@ -61,4 +62,13 @@ def build_app(runtime: Runtime) -> Any:
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
         sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
+        ack_links=_ack_links(runtime),
+        contacts=ContactDirectory(runtime.router, runtime.clock),
     )
+
+
+def _ack_links(runtime: Runtime) -> Any:
+    from agent.notify.wiring import link_secret
+    from agent.services.ack_link_service import AckLinkService
+
+    return AckLinkService(sessions=runtime.sessions, pipeline=runtime.pipeline, clock=runtime.clock, secret=link_secret(runtime))

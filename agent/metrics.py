@@ -32,6 +32,10 @@ class AgentMetrics:
         self.notifications_sent = Counter(
             "facility_notifications_sent", "Notifications delivered", ["channel"], registry=self.registry
         )
+        self.notifications_given_up = Counter(
+            "facility_notifications_given_up", "Notifications the outbox stopped retrying", ["channel"], registry=self.registry
+        )
+        self.outbox_rows = Gauge("facility_notification_outbox", "Outbox rows waiting, by state", ["state"], registry=self.registry)
         self.transitions = Counter(
             "facility_alert_transitions", "Alert transitions applied", ["kind"], registry=self.registry
         )

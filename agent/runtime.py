@@ -18,6 +18,8 @@ from agent.config import AgentConfig
 from agent.equipment_sync import sync_equipment
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
+from agent.notify.routing import Router
+from agent.notify.wiring import build_notifications, escalation_clocks
 from agent.pipeline import Pipeline
 from agent.reading_guard import ReadingGuard
 from agent.scheduler import add_interval_job, create_scheduler, stop_scheduler
@@ -107,6 +109,7 @@ class Runtime:
             session.commit()
         self.metrics = AgentMetrics()
         self.subjects = build_subjects(config)
+        self.router = Router(config)
         self.engine = Engine(
             build_rules(config, self._inventory_rules()),
             self.subjects,
@@ -116,6 +119,7 @@ class Runtime:
                 flap_window=config.alerting.flap_window,
                 flap_settle=config.alerting.flap_settle,
                 escalation={name: t.escalate_after for name, t in config.teams.items() if t.escalate_after},
+                escalation_clock=escalation_clocks(self.router),
             ),
             started_at=self.clock(),
         )
@@ -132,17 +136,9 @@ class Runtime:
         self._wire_inventory()
         self.sink = _PollTracker(self.pipeline, self.metrics, self.clock, self._reading_guard())
         self.pipeline.restore()
-        self.dispatcher = Dispatcher(
-            sessions=self.sessions,
-            clock=self.clock,
-            metrics=self.metrics,
-            publish_alert=None,
-            send_email=self._email_sender(),
-            team_emails=self._team_emails(),
-            coordinator_emails=config.notifications.coordinator_emails,
-            site_name=config.site.name,
-        )
+        self.dispatcher = Dispatcher(sessions=self.sessions, clock=self.clock, metrics=self.metrics, publish_alert=None)
         self.pipeline.listeners.append(self.dispatcher.listener)
+        self.notifications = build_notifications(self, self.router)
         self.metrics.add_collector(
             CallbackCollector(
                 queue_depth=lambda: self.pipeline.depth,
@@ -162,14 +158,6 @@ class Runtime:
             guard.seed((subject, metric, value is not None) for subject, metric, value in rows)
         return guard
 
-    def _team_emails(self) -> dict[str, list[str]]:
-        config = self.config
-        emails = {name: list(t.emails) for name, t in config.teams.items()} if config.notifications.alert_emails else {}
-        # Alerts for the coordinator (e.g. a failed restock report) reach coordinator_emails
-        # unless a team called "coordinator" is configured.
-        emails.setdefault("coordinator", list(config.notifications.coordinator_emails))
-        return emails
-
     def _inventory_rules(self) -> list[Rule]:
         try:
             from agent.inventory import supply_rules
@@ -183,13 +171,6 @@ class Runtime:
         except ImportError:
             return
         self.inventory = setup_inventory(config=self.config, sessions=self.sessions, pipeline=self.pipeline, clock=self.clock)
-
-    def _email_sender(self) -> Callable[[Sequence[str], str, str], None] | None:
-        try:
-            from agent.notify.email import simple_sender
-        except ImportError:
-            return None
-        return simple_sender(self.config.notifications.smtp)
 
     def _all_rejects(self) -> dict[tuple[str, str], int]:
         # By source and reason only: every rejection reaches pipeline.reject, except the MQTT
@@ -246,6 +227,7 @@ class Runtime:
             # Inside the try: a part that fails to start still gets the others stopped.
             self.pipeline.start()
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+            self._tasks.append(asyncio.create_task(self.notifications.sender.run(), name="outbox-sender"))
             self.scheduler = create_scheduler(self.config.site.timezone)
             self._schedule_housekeeping()
             self._start_snmp()

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import SessionSigner, SignInLimiter
-from api.ports import ConflictError, InvalidError, NotFoundError, Services
+from api.ports import AckLinks, ConflictError, Contacts, InvalidError, NotFoundError, Services
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def create_app(
     site_name: str = "Facility",
     timezone: str = "UTC",
     sign_in_limiter: SignInLimiter | None = None,
+    ack_links: AckLinks | None = None,
+    contacts: Contacts | None = None,
 ) -> FastAPI:
     """Build the app around ``services`` (see api.ports.Services).
 
@@ -72,10 +74,13 @@ def create_app(
     app.state.limiter = sign_in_limiter or SignInLimiter()
     app.state.site_name = site_name
     app.state.timezone = timezone
+    app.state.ack_links = ack_links
+    app.state.contacts = contacts
 
     _install_error_handlers(app)
     app.add_middleware(RejectNulBytes)
 
+    from api.ack_pages import router as ack_router
     from api.pages import router as pages_router
     from api.routes import admin, alerts, equipment, events, ops, sources, supplies, supply_history
     from api.supply_page import router as supply_page_router
@@ -87,6 +92,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(supply_page_router)
     app.include_router(weekly_page_router)
+    app.include_router(ack_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     return app
 

@@ -40,6 +40,7 @@ def _templates(request: Request) -> Jinja2Templates:
         templates.env.filters["local"] = lambda dt, fmt="%d %b %H:%M": dt.astimezone(zone).strftime(fmt) if dt else ""
         templates.env.filters["num"] = _num
         templates.env.globals["site_name"] = app.state.site_name
+        templates.env.globals["contacts"] = getattr(app.state, "contacts", None)  # who to call (api.ports.Contacts)
         app.state.templates = templates
     templates_: Jinja2Templates = app.state.templates
     return templates_

@@ -9,6 +9,7 @@ never blocks: hot routes skip the thread pool when memory can answer.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +27,58 @@ from rules.views import (
     UnknownSourceView,
     UserView,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AckLinkCheck:
+    """What a one-tap link is: ok (confirm page), done, used, expired, invalid, or closed (alert resolved)."""
+
+    status: str
+    alert_id: int | None = None
+    recipient: str = ""
+    person: str = ""
+    message: str = ""
+    alert_status: str = ""
+    used_at: datetime | None = None
+    already: str = ""  # acknowledged earlier by this person
+
+
+class AckLinks(Protocol):
+    """One-tap acknowledgement links (optional: create_app(ack_links=...))."""
+
+    def inspect_link(self, token: str) -> AckLinkCheck: ...
+
+    def use_link(self, token: str) -> AckLinkCheck: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    name: str
+    role: str = ""
+    phone: str = ""
+
+    @property
+    def tel(self) -> str:
+        """The phone number as a tel: link target (digits and a leading +)."""
+        digits = "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+        return f"tel:{digits}" if digits else ""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamContacts:
+    team: str
+    name: str
+    on_call: tuple[ContactView, ...]  # named by the rotation right now
+    reachable: tuple[ContactView, ...]  # on call, or everyone while the team's hours are open
+    contacts: tuple[ContactView, ...]
+
+
+class Contacts(Protocol):
+    """Who knows what and who can be reached now (optional: create_app(contacts=...))."""
+
+    def team_contacts(self, team: str) -> TeamContacts | None: ...
+
+    def all_teams(self) -> list[TeamContacts]: ...
 
 
 class NotFoundError(Exception):

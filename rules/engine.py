@@ -8,7 +8,7 @@ escalation, recovery windows, flapping), and applies the returned transitions to
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -36,6 +36,7 @@ class EngineSettings:
     flap_window: timedelta = timedelta(hours=1)
     flap_settle: timedelta = timedelta(minutes=30)  # quiet this long → settled
     escalation: Mapping[str, timedelta] = field(default_factory=dict)  # team → escalate after
+    escalation_clock: Mapping[str, Callable[[datetime, datetime], timedelta]] = field(default_factory=dict)  # team → answered time
     max_escalations: int = 2
 
 
@@ -607,12 +608,12 @@ class Engine:
         after = self.settings.escalation.get(team) or self.settings.escalation.get("*")
         if not after or state.opened_at is None or after <= timedelta(0):
             return
-        level = min(int((now - state.opened_at) / after), self.settings.max_escalations)
+        elapsed = clock(state.opened_at, now) if (clock := self.settings.escalation_clock.get(team)) else now - state.opened_at
+        level = min(int(elapsed / after), self.settings.max_escalations)
         if level <= state.escalation_level:
             return
-        state.escalation_level = level
-        state.severity = state.severity.raised()
-        at = state.opened_at + after * level
+        state.escalation_level, state.severity = level, state.severity.raised()
+        at = now if clock else state.opened_at + after * level
         out.append(self._transition(TransitionKind.ESCALATED, state, at, AlertStatus.OPEN, notify=True))
 
     # ----------------------------------------------------------------- people

@@ -321,6 +321,7 @@ _EVENT_WORDS = {
     "resolved": "Resolved",
     "assigned": "Assigned",
     "comment": "Comment",
+    "notify_gave_up": "Notification given up",
 }
 
 

@@ -10,6 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from agent.config.notify_model import (
+    AckLinksConfig,
+    ChannelConfig,
+    ContactConfig,
+    DeliveryConfig,
+    OnCallConfig,
+    RouteConfig,
+    WindowsMixin,
+)
 from rules.durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -25,6 +34,7 @@ class SiteConfig(Section):
     id: str = "default"
     name: str = "Facility"
     timezone: str = "UTC"
+    public_base_url: str = ""  # e.g. https://facility.example.org; used only to build one-tap links
 
     @field_validator("id")
     @classmethod
@@ -111,6 +121,10 @@ class TeamConfig(Section):
     name: str = ""
     emails: list[str] = []
     escalate_after: Duration | None = None
+    escalate_during: str = ""  # window the escalation clock runs in; default: the window of its route
+    routes: list[RouteConfig] = []  # none: every severity to 'emails', at any hour
+    contacts: list[ContactConfig] = []
+    on_call: list[OnCallConfig] = []
 
 
 class SmtpConfig(Section):
@@ -150,12 +164,15 @@ class WeeklySummaryConfig(Section):
     offline_pct: float = Field(default=10.0, ge=0, le=100)  # list equipment offline more than this share of the week
 
 
-class NotificationsConfig(Section):
+class NotificationsConfig(WindowsMixin):
     smtp: SmtpConfig = SmtpConfig()
     restock_report: RestockReportConfig = RestockReportConfig()
     weekly_summary: WeeklySummaryConfig = WeeklySummaryConfig()
     coordinator_emails: list[str] = []
     alert_emails: bool = True  # email each team (teams.<id>.emails) its alerts as they open, rise and resolve
+    channels: dict[str, ChannelConfig] = {}
+    delivery: DeliveryConfig = DeliveryConfig()
+    ack_links: AckLinksConfig = AckLinksConfig()
 
 
 class AlertingConfig(Section):

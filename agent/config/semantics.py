@@ -46,6 +46,9 @@ def check_semantics(config: AgentConfig) -> list[Problem]:
                     )
                 )
     problems += list(_collector_settings(config))
+    from agent.config.notify_checks import check_notifications
+
+    problems += list(check_notifications(config))
     return problems
 
 

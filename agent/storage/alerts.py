@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,8 @@ class AlertStore:
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, str], int] = {}
+        # Run in the same transaction, after the changes: the notification outbox (ADR 0012).
+        self.on_applied: list[Callable[[Session, list[AppliedTransition]], None]] = []
 
     def load_active(self, session: Session) -> list[AlertSnapshot]:
         rows = session.scalars(select(Alert).where(Alert.status != AlertStatus.RESOLVED.value)).all()
@@ -66,6 +68,9 @@ class AlertStore:
             result = self._apply_one(session, transition)
             if result is not None:
                 applied.append(result)
+        for hook in self.on_applied:
+            if applied:
+                hook(session, applied)
         return applied
 
     def _apply_one(self, session: Session, t: Transition) -> AppliedTransition | None:

@@ -317,3 +317,54 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(150), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxItem(Base):
+    """One notification to one channel and recipient, written in the transaction of the alert change
+    that caused it; the sender delivers it with retries (ADR 0012)."""
+
+    __tablename__ = "notification_outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    alert_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # the alert event (opened, resolved...) or "digest"
+    team: Mapped[str] = mapped_column(String(100), default="")
+    severity: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(100))  # the configured channel's name
+    channel_type: Mapped[str] = mapped_column(String(20))  # email, webhook, alertmanager, apprise
+    recipient: Mapped[str] = mapped_column(String(300), default="")  # an address; never a secret URL
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20))  # pending, held, sent, gave_up, silenced, digested
+    detail: Mapped[str] = mapped_column(Text, default="")  # why silenced / held / last error
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    hold_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    digest_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    __table_args__ = (Index("ix_notification_outbox_due", "state", "next_attempt_at"),)
+
+
+class DeliveryAttempt(Base):
+    """The notification log: every delivery attempt, ok or not."""
+
+    __tablename__ = "notification_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(BigId, index=True)
+    alert_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AckLinkUse(Base):
+    """A one-tap link that was used: the nonce is unique, so a link acknowledges once."""
+
+    __tablename__ = "ack_link_uses"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigId)
+    recipient: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str] = mapped_column(String(100))
+    used_at: Mapped[datetime]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent.catalog import build_rules, build_subjects
 from agent.config import AgentConfig, load_config_text
@@ -22,6 +22,7 @@ class AgentHarness:
         self.sessions = session_factory(self.db)
         self.applied: list[AppliedTransition] = []
         self.pipeline: Pipeline | None = None
+        self.escalation_clock: dict[str, Callable[[datetime, datetime], timedelta]] = {}
 
     def start(self) -> Pipeline:
         engine = Engine(
@@ -30,6 +31,7 @@ class AgentHarness:
             settings=EngineSettings(
                 ack_recovery=self.config.alerting.ack_recovery,
                 escalation={n: t.escalate_after for n, t in self.config.teams.items() if t.escalate_after},
+                escalation_clock=self.escalation_clock,
             ),
             started_at=self.clock(),
         )

@@ -3,7 +3,6 @@ notification log stops a second send of the same thing (e.g. after a restart).""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,9 +10,11 @@ import pytest
 import yaml
 from sqlalchemy import insert, select
 
-from agent.notify.dispatcher import Dispatcher
-from agent.notify.email import simple_sender
-from agent.storage.models import NotificationLog, Silence
+from agent.notify.channels import build_channel
+from agent.notify.outbox import OutboxWriter
+from agent.notify.routing import Router
+from agent.notify.sender import OutboxSender
+from agent.storage.models import OutboxItem, Silence
 from rules.reading import Reading
 from tests.agent.harness import AgentHarness, config_from
 from tests.reports.smtp_server import PASSWORD, SmtpServer
@@ -48,25 +49,19 @@ def harness(db_url, clock, smtp):
     h.close()
 
 
-def dispatch_all(dispatcher: Dispatcher, harness: AgentHarness) -> None:
-    async def go() -> None:
-        for applied in list(harness.applied):
-            await dispatcher._dispatch(applied)  # noqa: SLF001 - drive it without its queue loop
-
-    asyncio.run(go())
-
-
 def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: SmtpServer, clock) -> None:
+    """Teams without routes keep the old behaviour: every severity to their emails, at any hour;
+    escalations also reach coordinator_emails."""
     config = harness.config
-    dispatcher = Dispatcher(
+    router = Router(config)
+    assert harness.pipeline is not None
+    harness.pipeline.alerts.on_applied.append(OutboxWriter(router, clock=clock.now, site_name=config.site.name))
+    sender = OutboxSender(
         sessions=harness.sessions,
         clock=clock.now,
-        send_email=simple_sender(config.notifications.smtp),
-        team_emails={n: t.emails for n, t in config.teams.items()},
-        coordinator_emails=config.notifications.coordinator_emails,
-        site_name=config.site.name,
+        channels={n: build_channel(n, c, config.notifications.smtp) for n, c in router.channels.items()},
+        delivery=config.notifications.delivery,
     )
-    assert harness.pipeline is not None
     now = clock.now()
     with harness.sessions() as s:
         s.execute(
@@ -79,7 +74,7 @@ def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: Sm
         [Reading("fridge-2", "temperature_c", 9.5, now, unit="°C"), Reading("fridge-3", "temperature_c", 9.9, now, unit="°C")]
     )
     harness.pipeline.flush()
-    dispatch_all(dispatcher, harness)
+    sender.run_once()
 
     messages = smtp.messages()
     assert len(messages) == 1
@@ -90,16 +85,15 @@ def test_team_email_silence_dedup_and_escalation(harness: AgentHarness, smtp: Sm
     assert body is not None and "Fridge 2 in Pharmacy is at 9.5 °C (safe range 2–8 °C)" in body.get_content()
 
     with harness.sessions() as s:
-        log = {(r.recipient, r.status) for r in s.scalars(select(NotificationLog))}
+        log = {(r.recipient, r.state) for r in s.scalars(select(OutboxItem))}
     assert ("pharmacy@riverside.example", "sent") in log and ("pharmacy@riverside.example", "silenced") in log
 
-    dispatch_all(dispatcher, harness)  # the same changes again, as after a restart: nothing new goes out
+    sender.run_once()  # another round: nothing new goes out
     assert len(smtp.messages()) == 1
 
-    harness.applied.clear()
     clock.advance(timedelta(minutes=16))
     harness.pipeline.tick(clock.now()).result(10)
-    dispatch_all(dispatcher, harness)
+    sender.run_once()
     escalations = [m for m in smtp.messages() if "coordinator@riverside.example" in m.rcpt_tos]
     assert len(escalations) == 1 and "CRITICAL" in escalations[0].message["Subject"]
 

@@ -1,7 +1,7 @@
 """audit_log: changes people make outside an alert (a supply's PAR and reorder point), with who and when
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-01 00:00:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0004'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
