@@ -217,7 +217,8 @@ def test_eight_weeks_to_the_weekly_report_in_email_and_page(tmp_path: Path, monk
     rop, par, mean, sigma = independent_stock(gloves, lead=2)
     assert min(v for at, v in gloves if WEEK_START <= at < WEEK_END) == 0
     assert rop > 10
-    change = f"raise the reorder point 10 → {rop}" + (f" and raise PAR 40 → {par}" if par > 40 else "")
+    change = f"raise the reorder point 10 → {rop}" + (
+        f" and raise PAR 40 → {par}" if par > 40 else f"; PAR stays at 40 (the formula gives {par})" if par < 40 else "")
     expected.append(f"Gloves M (GLV-M): it ran out: {change}")
     expected.append(f"PAR {rop} + {mean:.2f} × 7-day review = {rop + mean * 7:.2f} → {par}.")
     expected.append(f"Average daily use {mean:.2f} boxes over 28 days, σ {sigma:.2f}")
