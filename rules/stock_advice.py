@@ -67,13 +67,17 @@ class StockAdvice:
         return self.direction in (RAISE, LOWER)
 
 
-def _changes(reorder_point: float, par: float, new_rop: float, new_par: float) -> str:
-    """'raise the reorder point 8 → 12 and raise PAR 20 → 42', naming only what changes."""
-    parts = []
-    for label, now, new in (("the reorder point", reorder_point, new_rop), ("PAR", par, new_par)):
+def _changes(reorder_point: float, par: float, new_rop: float, new_par: float, figures: StockFigures) -> str:
+    """'raise the reorder point 8 → 12 and raise PAR 20 → 42', naming only what changes (and what
+    the formula would have lowered on a raise, or raised on a lowering, but stays)."""
+    parts, kept = [], []
+    for label, now, new, formula in (("the reorder point", reorder_point, new_rop, figures.reorder_point),
+                                     ("PAR", par, new_par, figures.par)):
         if new != now:
             parts.append(f"{'raise' if new > now else 'lower'} {label} {now:g} → {new:g}")
-    return " and ".join(parts)
+        elif formula != now:
+            kept.append(f"{label} stays at {now:g} (the formula gives {formula})")
+    return " and ".join(parts) + "".join(f"; {k}" for k in kept)
 
 
 def stock_figures(
@@ -128,14 +132,14 @@ def stock_advice(
         what = "ran out" if lowest_on_hand <= 0 else f"came within a day of running out ({quantity(lowest_on_hand, unit)} left)"
         new_rop, new_par = max(reorder_point, figures.reorder_point), max(par, figures.par)
         return StockAdvice(
-            sku, name, unit, RAISE, f"it {what}: {_changes(reorder_point, par, new_rop, new_par)}",
+            sku, name, unit, RAISE, f"it {what}: {_changes(reorder_point, par, new_rop, new_par, figures)}",
             reorder_point, par, figures, new_rop, new_par,
         )
     if stayed_above_par and (figures.par < par or figures.reorder_point < reorder_point):
         new_rop, new_par = min(reorder_point, figures.reorder_point), min(par, figures.par)
         return StockAdvice(
             sku, name, unit, LOWER,
-            f"it stayed above PAR all week: {_changes(reorder_point, par, new_rop, new_par)}, "
+            f"it stayed above PAR all week: {_changes(reorder_point, par, new_rop, new_par, figures)}, "
             f"{quantity(par - new_par, unit)} less on the shelf",
             reorder_point, par, figures, new_rop, new_par,
         )

@@ -14,6 +14,7 @@ from typing import Any
 from rules.durations import format_duration
 from rules.messages import format_value
 from rules.reading import Value
+from rules.units import quantity
 
 
 class Role(StrEnum):
@@ -345,6 +346,5 @@ def low_supply_text(name: str, location: str, on_hand: float | None, reorder_poi
     where = f" in {location}" if location else ""
     if on_hand is None:
         return f"{name}{where}: not counted yet"
-    left = format_value(on_hand)
-    unit_word = "" if unit in ("", "each") else f" {unit}"
-    return f"{name}{where}: {left}{unit_word} left (reorder at {format_value(reorder_point)})"
+    left = format_value(on_hand) if unit in ("", "each") else quantity(on_hand, unit)  # "4 boxes", not "4 box"
+    return f"{name}{where}: {left} left (reorder at {format_value(reorder_point)})"

@@ -305,13 +305,6 @@ class AppServices(unknown_sources.UnknownSourceReads, SupplyHistoryServices, Wee
         return self.inventory.get_supply(self.sessions, sku=sku)
 
     @_translated
-    def record_count(self, sku: str, *, count: float, actor: str, comment: str, at: datetime | None = None) -> Any:
-        extra = {} if at is None else {"at": at, "backfill_limit": self.count_backfill}
-        level = self.inventory.record_count(self.pipeline, sku=sku, count=count, actor=actor, comment=comment, **extra)
-        self._generation += 1
-        return level
-
-    @_translated
     def update_supply_settings(self, sku: str, *, actor: str, par: float | None, reorder_point: float | None) -> Any:
         level = self.inventory.update_supply_settings(
             self.pipeline, sku=sku, actor=actor, par=par, reorder_point=reorder_point

@@ -38,7 +38,6 @@ class WeeklyReportServices:
     clock: Callable[[], datetime]
     weekly_builder: Callable[[Session, str], WeeklySummary] | None = None
     weekly_timezone: str = "UTC"
-    count_backfill: timedelta = timedelta(days=30)  # how far back a person's count may be dated (api.count_backfill)
 
     def weekly_report(self, week: str | None) -> Any:
         if self.weekly_builder is None:

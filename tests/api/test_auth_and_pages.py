@@ -131,7 +131,7 @@ def test_queue_page_speaks_plainly_and_hides_actions_from_viewers(stack: Stack, 
     page = client.get("/").text
     assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for 12 minutes" in page
     assert f'action="/alerts/{alert}/ack"' not in page
-    assert "Nitrile gloves M in Ward 3: 4 box left (reorder at 8)" in page
+    assert "Nitrile gloves M in Ward 3: 4 boxes left (reorder at 8)" in page
     assert "https://" not in page  # nothing from a CDN
     client.cookies.clear()
     sign_in(client, "staff")
