@@ -225,7 +225,7 @@ def test_queue_orders_by_severity_then_age_with_counts_and_low_supplies(stack: S
     assert q["total_open"] == 4 and q["acknowledged"] == 1
     assert q["low_supply_count"] == 1
     assert q["low_supplies"][0]["sku"] == "GLV-M"
-    assert q["low_supplies"][0]["text"] == "Nitrile gloves M in Ward 3: 4 box left (reorder at 8)"
+    assert q["low_supplies"][0]["text"] == "Nitrile gloves M in Ward 3: 4 boxes left (reorder at 8)"
     assert "pharmacy" in q["teams"] and "it" in q["teams"]
     only_it = client.get("/api/v1/queue?team=it", headers=stack.headers("viewer")).json()
     assert [a["team"] for a in only_it["items"]] == ["it"]

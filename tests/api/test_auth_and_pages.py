@@ -131,7 +131,7 @@ def test_queue_page_speaks_plainly_and_hides_actions_from_viewers(stack: Stack, 
     page = client.get("/").text
     assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for 12 minutes" in page
     assert f'action="/alerts/{alert}/ack"' not in page
-    assert "Nitrile gloves M in Ward 3: 4 box left (reorder at 8)" in page
+    assert "Nitrile gloves M in Ward 3: 4 boxes left (reorder at 8)" in page
     assert "https://" not in page  # nothing from a CDN
     client.cookies.clear()
     sign_in(client, "staff")
@@ -162,7 +162,7 @@ def test_form_actions_need_the_csrf_token_and_land_in_the_history(stack: Stack, 
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/?")  # never redirects off-site
     history = client.get(f"/alerts/{alert}").text
-    assert "Acknowledged by staff" in history and "on my way" in history and "fan noisy" in history
+    assert "Acknowledged by Staff" in history and "on my way" in history and "fan noisy" in history
     r = client.post(
         f"/alerts/{alert}/resolve", data={"reason": "other", "comment": "", "csrf_token": csrf}, follow_redirects=True
     )

@@ -105,13 +105,13 @@ def test_staff_watch_an_alert_arrive_acknowledge_it_and_read_its_history(stack: 
         card.locator("form[action$='/ack'] button[type=submit]").click()
         page.wait_for_url(f"{base}/?notice=*")
         card = page.locator(f"article[data-alert-id='{alert}']")
-        assert "Acknowledged by staff" in card.inner_text()
+        assert "Acknowledged by Staff" in card.inner_text()
 
         card.locator("a", has_text="History").click()
         page.wait_for_url(f"{base}/alerts/{alert}")
         history = page.locator("#history").inner_text()
         assert "Alert opened" in history
-        assert "Acknowledged by staff" in history and "On my way with the spare fridge" in history
+        assert "Acknowledged by Staff" in history and "On my way with the spare fridge" in history
 
         page.goto(f"{base}/equipment")
         page.screenshot(path=str(ARTIFACTS / "equipment-desktop.png"), full_page=True)
