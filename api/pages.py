@@ -26,7 +26,7 @@ from api.auth import (
     signer_of,
 )
 from api.ports import ConflictError, InvalidError, NotFoundError, Services
-from rules.views import Principal, Role, age_text, event_text, order_text, unit_text
+from rules.views import AlertEventView, Principal, Role, age_text, event_text, order_text, unit_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,7 +114,8 @@ def _back(target: str, **params: str) -> RedirectResponse:
 
 def _names(services: Services) -> dict[str, str]:
     """Usernames → the names people know each other by ("Demo coordinator")."""
-    return _people(services)["names"]
+    names: dict[str, str] = _people(services)["names"]
+    return names
 
 
 def _people(services: Services) -> dict[str, Any]:
@@ -259,10 +260,16 @@ def alert_page(request: Request, alert_id: int, who: Who, services: Svc) -> Resp
         return render(request, "missing.html", who, 404, what=str(exc))
     people = _people(services)
     names = people["names"]
-    events = [
-        replace(e, text=event_text(e.kind, names.get(e.actor, e.actor), e.details)) for e in services.alert_events(alert_id)
-    ]
+    events = [_worded(e, names) for e in services.alert_events(alert_id)]
     return render(request, "alert.html", who, alert=alert, events=events, context=services.alert_context(alert), **people)
+
+
+def _worded(event: AlertEventView, names: dict[str, str]) -> AlertEventView:
+    """The event's text with people's display names: 'Assigned to Pat Pharmacist by Demo coordinator'."""
+    details = dict(event.details)
+    if details.get("assignee"):
+        details["assignee"] = names.get(details["assignee"], details["assignee"])
+    return replace(event, text=event_text(event.kind, names.get(event.actor, event.actor), details))
 
 
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
