@@ -249,6 +249,12 @@ def test_restock_explains_quantities_and_supplies_show_low_first(stack: Stack, b
 def test_screenshots_of_the_pages_on_a_phone_and_a_desktop(stack: Stack, browser: object) -> None:
     toner, fridge = clinic(stack)
     stack.services.acknowledge(toner, actor="staff", comment="Cartridge on its way")  # type: ignore[union-attr]
+    stack.services.assign(fridge, actor="coordinator", assignee="pat", comment="")  # type: ignore[union-attr]
+    stack.services.comment(fridge, actor="pat", text="Moving the vaccines to fridge 1")  # type: ignore[union-attr]
+    with stack.db.begin() as conn:
+        conn.execute(insert(NotificationLog).values(dedup_key="shot", alert_id=fridge, channel="email",
+                                                    recipient="pharmacy@clinic.example", status="sent", detail="",
+                                                    at=stack.clock()))
     ARTIFACTS.mkdir(exist_ok=True)
     shots = {"queue": "/", "alert": f"/alerts/{fridge}", "equipment": "/equipment/fridge-2", "restock": "/restock"}
     with serve(app_in_zone(stack)) as base:
