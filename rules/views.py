@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from rules.durations import format_duration
-from rules.messages import format_value
+from rules.messages import format_value, guess_unit
 from rules.reading import Value
 
 
@@ -260,13 +260,7 @@ def unit_for(metric: str, unit: str) -> str:
     """The unit as people write it, guessed from the metric's suffix when the reading had none."""
     if unit:
         return {"C": "°C", "degC": "°C", "celsius": "°C", "percent": "%", "pct": "%"}.get(unit, unit)
-    if metric.endswith("pct"):
-        return "%"
-    if metric.endswith("temperature_c") or metric.endswith("_c"):
-        return "°C"
-    if metric.endswith("_min"):
-        return "min"
-    return ""
+    return guess_unit(metric)
 
 
 def value_text(value: Value | None, unit: str = "") -> str:

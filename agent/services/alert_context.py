@@ -67,10 +67,13 @@ class AlertContextServices:
         rule = self._rule(alert.rule_id)
         if rule is None or not holds(rule, alert.last_value):
             return ""
+        name = alert.subject_name
+        if name == alert.subject:  # not on the board (yet): the engine knows its name
+            name = self.pipeline.engine.subject(alert.subject, alert.subject_kind).display_name
         if rule.kind is ConditionKind.ABSENT:
-            return f"{alert.subject_name} is still silent."
+            return f"{name} is still silent."
         value = self._worder(alert, rule, exact=False)(alert.last_value)
-        return f"{alert.subject_name} still reports {value}."
+        return f"{name} still reports {value}."
 
     def alert_context(self, alert: AlertView) -> AlertContext:
         rule = self._rule(alert.rule_id)
