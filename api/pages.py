@@ -96,6 +96,7 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         order_text=order_text,
         can=lambda role: who is not None and who.role.allows(Role(role)),
         notice=request.query_params.get("notice", ""),
+        notice_card=request.query_params.get("card", ""),
         error=context.get("error") or request.query_params.get("error", ""),
         path=request.url.path,
     )
@@ -107,6 +108,8 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
 def _back(target: str, **params: str) -> RedirectResponse:
     """Back to the page (and the card: #alert-3) the form came from, with its notice."""
     target, hash_, fragment = target.partition("#")
+    if fragment.startswith("alert-") and fragment[6:].isdigit():
+        params["card"] = fragment[6:]  # the notice shows on that card, where the phone scrolls to
     sep = "&" if "?" in target else "?"
     query = urlencode({k: v for k, v in params.items() if v})
     return RedirectResponse(target + (sep + query if query else "") + hash_ + fragment, status_code=303)

@@ -108,6 +108,12 @@ def at_card(page: object, alert_id: int) -> None:
     page.wait_for_url(lambda url: url.endswith(f"#alert-{alert_id}") and "notice=" in url)  # type: ignore[attr-defined]
 
 
+def in_view(page: object, locator: object) -> bool:
+    box = locator.bounding_box()  # type: ignore[attr-defined]
+    height = page.viewport_size["height"]  # type: ignore[attr-defined]
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
 def no_overlaps(page: object, *pairs: tuple[str, str]) -> None:
     bad = page.evaluate(PAIRS_JS, [list(p) for p in pairs])  # type: ignore[attr-defined]
     assert not bad, f"labels run into their values: {bad}"
@@ -136,8 +142,10 @@ def test_a_tech_on_a_phone_acknowledges_resolves_and_sees_the_alert_come_back(st
         card.locator("summary", has_text="Acknowledge").click()
         card.locator("form[action$='/ack'] button[type=submit]").click()
         at_card(page, toner)
-        assert f"Acknowledged #{toner} (Ward 3 printer is at 3%" in page.locator(".notice").inner_text()
         card = page.locator(f"#alert-{toner}")
+        assert f"Acknowledged #{toner} (Ward 3 printer is at 3%" in card.locator(".notice").inner_text()
+        assert in_view(page, card.locator(".notice")), "the notice is off screen"
+        assert not page.locator("main > .notice").is_visible()  # said once, on the card
         assert "Acknowledged by Staff" in card.inner_text()  # 2. the display name
         # 3. once acknowledged, the primary button is Resolve
         assert card.locator(".primary").inner_text().strip() == "Resolve"
@@ -151,7 +159,8 @@ def test_a_tech_on_a_phone_acknowledges_resolves_and_sees_the_alert_come_back(st
         assert len(visible) == 1, "the Resolve form shows two Resolve buttons"
         card.locator("form[action$='/resolve'] button", has_text="Resolve").click()
         at_card(page, toner)
-        assert f"Resolved #{toner}" in page.locator(".notice").inner_text()
+        top = page.locator("main > .notice")  # the card left the queue: the notice stays on the page
+        assert top.is_visible() and f"Resolved #{toner}" in top.inner_text()
 
         # 1. the printer still reads 3%: the alert comes back, linked both ways
         stack.clock.advance(seconds=30)
@@ -201,7 +210,7 @@ def test_a_coordinator_assigns_from_a_list_and_reads_who_was_told(stack: Stack, 
         select.select_option(label="Pat Pharmacist")
         card.locator("form[action$='/assign'] button[type=submit]").click()
         at_card(page, fridge)
-        assert f"Assigned #{fridge} (Fridge 2 in Pharmacy is at 9.4 °C" in page.locator(".notice").inner_text()
+        assert f"Assigned #{fridge} (Fridge 2 in Pharmacy is at 9.4 °C" in page.locator(f"#alert-{fridge} .notice").inner_text()
         assert "Assigned to Pat Pharmacist" in page.locator(f"#alert-{fridge}").inner_text()
 
         page.goto(f"{base}/alerts/{fridge}")

@@ -65,14 +65,13 @@ class PrivateCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/test"
 
     def start(self) -> None:
-        quiet = {"stdout": subprocess.DEVNULL, "check": True}
-        subprocess.run(_as_user([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                                 "--auth=trust", "--encoding=UTF8", "--no-sync"]), **quiet)  # type: ignore[arg-type]
+        def run(*argv: str) -> None:
+            subprocess.run(_as_user(argv), stdout=subprocess.DEVNULL, check=True)
+
+        run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run(_as_user([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                                 "-o", options, "-w", "-t", "60", "start"]), **quiet)  # type: ignore[arg-type]
-        subprocess.run(_as_user([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                                 "-U", "postgres", "test"]), **quiet)  # type: ignore[arg-type]
+        run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "-t", "60", "start")
+        run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "test")
 
     def stop(self) -> None:
         subprocess.run(_as_user([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
