@@ -145,6 +145,7 @@ def test_a_tech_on_a_phone_acknowledges_resolves_and_sees_the_alert_come_back(st
         card = page.locator(f"#alert-{toner}")
         assert f"Acknowledged #{toner} (Ward 3 printer is at 3%" in card.locator(".notice").inner_text()
         assert in_view(page, card.locator(".notice")), "the notice is off screen"
+        page.screenshot(path=str(ARTIFACTS / "acknowledged-phone.png"))
         assert not page.locator("main > .notice").is_visible()  # said once, on the card
         assert "Acknowledged by Staff" in card.inner_text()  # 2. the display name
         # 3. once acknowledged, the primary button is Resolve
