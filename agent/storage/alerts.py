@@ -129,13 +129,15 @@ def _link_reopened(session: Session, snap: AlertSnapshot, alert_id: int, at: dat
     """A person resolved this identity's last alert a moment ago while it still held: the new
     alert is that one coming back. Link both ways (events), so nobody thinks the work was lost."""
     last = session.execute(
-        select(Alert.id, Alert.resolved_at)
+        select(Alert.id, Alert.resolved_at, Alert.resolved_by)
         .where(Alert.rule_id == snap.rule_id, Alert.subject == snap.subject, Alert.id != alert_id)
-        .where(Alert.status == AlertStatus.RESOLVED.value, Alert.resolved_by != "system")
+        .where(Alert.status == AlertStatus.RESOLVED.value)
         .order_by(Alert.id.desc())
         .limit(1)
     ).first()
-    if last is None or last.resolved_at is None or at - last.resolved_at > REOPEN_WINDOW:
+    if last is None or last.resolved_at is None or last.resolved_by in (None, "system"):
+        return None  # none before, or it cleared on its own: this is a new episode
+    if at - last.resolved_at > REOPEN_WINDOW:
         return None
     add_event(
         session, alert_id=last.id, at=at, kind="reopened", actor="system", comment="", from_status="resolved",
