@@ -360,6 +360,7 @@ class NotificationView:
 class AlertContext:
     """What the alert page shows around an alert."""
 
+    subject_name: str  # the equipment's or supply's name, also when it is not on the board
     rule_text: str  # the rule's description ("Toner at or below 10 %; clears above 15 %.")
     last_value: str  # with its unit: "9.4 °C", "18 boxes"
     worst_value: str

@@ -67,18 +67,23 @@ class AlertContextServices:
         rule = self._rule(alert.rule_id)
         if rule is None or not holds(rule, alert.last_value):
             return ""
-        name = alert.subject_name
-        if name == alert.subject:  # not on the board (yet): the engine knows its name
-            name = self.pipeline.engine.subject(alert.subject, alert.subject_kind).display_name
+        name = self._name(alert)
         if rule.kind is ConditionKind.ABSENT:
             return f"{name} is still silent."
         value = self._worder(alert, rule, exact=False)(alert.last_value)
-        return f"{name} still reports {value}."
+        return f"{name} still has {value}." if alert.subject_kind == "supply" else f"{name} still reports {value}."
+
+    def _name(self, alert: AlertView) -> str:
+        if alert.subject_name != alert.subject:
+            return alert.subject_name
+        subject = self.pipeline.engine.subject(alert.subject, alert.subject_kind)  # not on the board (yet)
+        return str(subject.display_name)
 
     def alert_context(self, alert: AlertView) -> AlertContext:
         rule = self._rule(alert.rule_id)
         words = self._worder(alert, rule)
         return AlertContext(
+            subject_name=self._name(alert),
             rule_text=rule.description if rule and rule.description else "",
             last_value=words(alert.last_value) if alert.last_value is not None else "–",
             worst_value=words(alert.worst_value) if alert.worst_value is not None else "–",
