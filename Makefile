@@ -13,7 +13,9 @@ VPY         := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 # Debian packages the tests use as real peers: a broker, an SNMP agent and its tools, a browser.
-TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver
+# PostgreSQL: when none answers on 5432, `make test` runs a private cluster of it
+# (tests/support/private_postgres.py), so the PostgreSQL tests run rather than skip.
+TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver postgresql
 # The demo needs none: it falls back to an embedded broker when mosquitto is not on PATH.
 VENV_DEBS := python3-venv
 
@@ -34,7 +36,7 @@ demo: deps
 	$(VENV)/bin/facility-agent demo
 
 test: test-deps system-deps
-	@$(VPY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(VPY) -m tests.support.private_postgres $(VPY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
 	exit $$rc
 

@@ -3,6 +3,7 @@ the restock list, sign-in. Forms post here (with a CSRF token) and redirect back
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from api.auth import (
     signer_of,
 )
 from api.ports import ConflictError, InvalidError, NotFoundError, Services
-from rules.views import Principal, Role, age_text
+from rules.views import AlertEventView, Principal, Role, age_text, event_text, order_text, unit_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +38,8 @@ def _templates(request: Request) -> Jinja2Templates:
 
         templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
         zone = ZoneInfo(app.state.timezone)
-        templates.env.filters["local"] = lambda dt, fmt="%d %b %H:%M": dt.astimezone(zone).strftime(fmt) if dt else ""
+        # The site's clock, with its zone: "26 Nov 10:00 CET".
+        templates.env.filters["local"] = lambda dt, fmt="%d %b %H:%M %Z": dt.astimezone(zone).strftime(fmt) if dt else ""
         templates.env.filters["num"] = _num
         templates.env.globals["site_name"] = app.state.site_name
         templates.env.globals["contacts"] = getattr(app.state, "contacts", None)  # who to call (api.ports.Contacts)
@@ -79,14 +81,23 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
     services = services_of(request)
     now = services.now()
     session = session_of(request)
+    local = _templates(request).env.filters["local"]
+    context.setdefault("names", {})
+    context.setdefault("people", [])
     context.update(
         request=request,
         who=who,
         csrf=session.csrf if session else "",
         now=now,
         ago=lambda dt: age_text(dt, now),
+        at=lambda dt: f"{local(dt)} ({age_text(dt, now)})" if dt else "",
+        name=lambda username: context["names"].get(username, username) if username else "",
+        still_holds=services.still_holds,
+        unit_text=unit_text,
+        order_text=order_text,
         can=lambda role: who is not None and who.role.allows(Role(role)),
         notice=request.query_params.get("notice", ""),
+        notice_card=request.query_params.get("card", ""),
         error=context.get("error") or request.query_params.get("error", ""),
         path=request.url.path,
     )
@@ -96,12 +107,40 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
 
 
 def _back(target: str, **params: str) -> RedirectResponse:
+    """Back to the page (and the card: #alert-3) the form came from, with its notice."""
+    target, hash_, fragment = target.partition("#")
+    if fragment.startswith("alert-") and fragment[6:].isdigit():
+        params["card"] = fragment[6:]  # the notice shows on that card, where the phone scrolls to
     sep = "&" if "?" in target else "?"
     query = urlencode({k: v for k, v in params.items() if v})
-    return RedirectResponse(target + (sep + query if query else ""), status_code=303)
+    return RedirectResponse(target + (sep + query if query else "") + hash_ + fragment, status_code=303)
 
 
-def _act(request: Request, who: Principal, needed: Role, csrf: str, next_url: str, action: Any, done: str) -> Response:
+def _names(services: Services) -> dict[str, str]:
+    """Usernames → the names people know each other by ("Demo coordinator")."""
+    names: dict[str, str] = _people(services)["names"]
+    return names
+
+
+def _people(services: Services) -> dict[str, Any]:
+    """For alert cards: display names, and who can be assigned (people who may act on alerts)."""
+    users = [u for u in services.list_users() if not u.disabled]
+    return {
+        "names": {u.username: u.display_name or u.username for u in users},
+        "people": [u for u in users if u.role.allows(Role.STAFF)],
+    }
+
+
+def _done(services: Services, alert_id: int, notice: str) -> str:
+    """A notice that names the alert: 'Acknowledged #3 (Ward 3 printer: black toner is at 4.9%).'"""
+    try:
+        named = f"#{alert_id} ({services.get_alert(alert_id).message})"
+    except NotFoundError:
+        named = f"#{alert_id}"
+    return notice.replace("{alert}", named) + "."
+
+
+def _act(request: Request, who: Principal, needed: Role, csrf: str, next_url: str, action: Any, done: Any) -> Response:
     """Run a form action: CSRF and role first, then the service; errors come back as a notice."""
     check_csrf(request, csrf)
     target = _safe_next(next_url.replace("\x00", ""))
@@ -113,7 +152,7 @@ def _act(request: Request, who: Principal, needed: Role, csrf: str, next_url: st
         return _back(target, error=str(exc))
     except InvalidError as exc:
         return _back(target, error=f"{exc.field}: {exc}")
-    return _back(target, notice=done)
+    return _back(target, notice=done() if callable(done) else done)
 
 
 # ---------------------------------------------------------------------- sign-in
@@ -198,7 +237,7 @@ def queue_page(
     cursor: Annotated[str, Query(max_length=500)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    return render(request, "queue.html", who, **_queue_context(services, team, cursor, limit))
+    return render(request, "queue.html", who, **_queue_context(services, team, cursor, limit), **_people(services))
 
 
 @router.get("/queue/live", response_class=HTMLResponse)
@@ -211,7 +250,7 @@ def queue_fragment(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """The queue's live part, re-fetched by the page when an alert changes."""
-    return render(request, "_queue_live.html", who, **_queue_context(services, team, cursor, limit))
+    return render(request, "_queue_live.html", who, **_queue_context(services, team, cursor, limit), **_people(services))
 
 
 # ---------------------------------------------------------------------- alerts
@@ -223,8 +262,18 @@ def alert_page(request: Request, alert_id: int, who: Who, services: Svc) -> Resp
         alert = services.get_alert(alert_id)
     except NotFoundError as exc:
         return render(request, "missing.html", who, 404, what=str(exc))
-    events = services.alert_events(alert_id)
-    return render(request, "alert.html", who, alert=alert, events=events)
+    people = _people(services)
+    names = people["names"]
+    events = [_worded(e, names) for e in services.alert_events(alert_id)]
+    return render(request, "alert.html", who, alert=alert, events=events, context=services.alert_context(alert), **people)
+
+
+def _worded(event: AlertEventView, names: dict[str, str]) -> AlertEventView:
+    """The event's text with people's display names: 'Assigned to Pat Pharmacist by Demo coordinator'."""
+    details = dict(event.details)
+    if details.get("assignee"):
+        details["assignee"] = names.get(details["assignee"], details["assignee"])
+    return replace(event, text=event_text(event.kind, names.get(event.actor, event.actor), details))
 
 
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
@@ -237,7 +286,7 @@ def ack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_toke
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
         lambda: services.acknowledge(alert_id, actor=who.username, comment=comment.strip()),
-        "Acknowledged.",
+        lambda: _done(services, alert_id, "Acknowledged {alert}"),
     )
 
 
@@ -246,7 +295,7 @@ def unack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_to
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
         lambda: services.unacknowledge(alert_id, actor=who.username, comment=comment.strip()),
-        "Acknowledgement withdrawn.",
+        lambda: _done(services, alert_id, "Acknowledgement withdrawn on {alert}"),
     )
 
 
@@ -258,7 +307,7 @@ def resolve_form(
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
         lambda: services.resolve(alert_id, actor=who.username, reason=reason, comment=comment.strip()),
-        "Resolved.",
+        lambda: _done(services, alert_id, "Resolved {alert}"),
     )
 
 
@@ -270,7 +319,8 @@ def assign_form(
     return _act(
         request, who, Role.COORDINATOR, csrf_token, next_url,
         lambda: services.assign(alert_id, actor=who.username, assignee=assignee.strip(), comment=comment.strip()),
-        f"Assigned to {assignee.strip()}." if assignee.strip() else "Unassigned.",
+        lambda: _done(services, alert_id, "Assigned {alert} to " + _names(services).get(assignee.strip(), assignee.strip())
+                      if assignee.strip() else "Unassigned {alert}"),
     )
 
 
@@ -279,7 +329,7 @@ def comment_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
         lambda: services.comment(alert_id, actor=who.username, text=comment.strip()),
-        "Comment added.",
+        lambda: _done(services, alert_id, "Comment added to {alert}"),
     )
 
 
@@ -298,7 +348,7 @@ def equipment_detail(request: Request, equipment_id: str, who: Who, services: Sv
         item = services.get_equipment(equipment_id)
     except NotFoundError as exc:
         return render(request, "missing.html", who, 404, what=str(exc))
-    return render(request, "equipment_detail.html", who, item=item)
+    return render(request, "equipment_detail.html", who, item=item, **_people(services))
 
 
 @router.get("/unknown-sources", response_class=HTMLResponse)
@@ -317,8 +367,18 @@ def supplies_page(
     location: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     items = services.list_supplies(location=location or None, low_only=low)
+    items.sort(key=lambda i: 0 if _stock_label(i) == "OUT" else 1 if _stock_label(i) else 2)  # stable: out, low, rest
     locations = sorted({getattr(i, "location", "") for i in items if getattr(i, "location", "")})
-    return render(request, "supplies.html", who, items=items, low=low, location=location, locations=locations)
+    return render(
+        request, "supplies.html", who, items=items, low=low, location=location, locations=locations, label=_stock_label
+    )
+
+
+def _stock_label(item: Any) -> str:
+    on_hand = getattr(item, "on_hand", None)
+    if on_hand is not None and on_hand <= 0:
+        return "OUT"
+    return "LOW" if getattr(item, "is_low", False) else ""
 
 
 @router.post("/supplies/{sku}/count")

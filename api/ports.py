@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from rules.views import (
     AlertChange,
+    AlertContext,
     AlertEventView,
     AlertPage,
     AlertView,
@@ -137,6 +138,18 @@ class AlertReads(Protocol):
         limit: int,
     ) -> AlertPage:
         """list_alerts() for the event loop, as queue_async is for queue()."""
+        ...
+
+
+class AlertPages(Protocol):
+    """What the pages show around an alert (no JSON route needs these)."""
+
+    def alert_context(self, alert: AlertView) -> AlertContext:
+        """The rule in words, values with units, who was notified, and still_holds."""
+        ...
+
+    def still_holds(self, alert: AlertView) -> str:
+        """'Ward 3 printer still reports 3%.' when resolving now would reopen the alert, else ''."""
         ...
 
 
@@ -265,7 +278,7 @@ class Operations(Protocol):
 
 
 class Services(
-    Clock, AlertReads, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, WeeklyReports, Silences, Accounts,
-    LiveFeed, Operations, UnknownSources, Protocol,
+    Clock, AlertReads, AlertPages, AlertActions, EquipmentReads, Supplies, SupplyHistoryReads, WeeklyReports, Silences,
+    Accounts, LiveFeed, Operations, UnknownSources, Protocol,
 ):
     """Everything the app uses; agent.services.app_services.AppServices implements it."""

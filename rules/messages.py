@@ -26,13 +26,29 @@ def format_value(value: Value, unit: str = "") -> str:
     return f"{text}{unit}" if unit in _TIGHT_UNITS else f"{text} {unit}"
 
 
+def guess_unit(metric: str) -> str:
+    """The unit a bare reading (no unit given) is in, from its metric's suffix: '9.4 °C', not '9.4'."""
+    if metric.endswith("pct"):
+        return "%"
+    if metric.endswith("_c"):
+        return "°C"
+    if metric.endswith("_min"):
+        return "min"
+    return ""
+
+
 class _Fields(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
 
+def _names_location(subject: Subject) -> bool:
+    """'Ward 3 printer' already says it is in Ward 3: don't add "in Ward 3" after it."""
+    return bool(subject.location) and subject.location.lower() in subject.display_name.lower()
+
+
 def _default_template(rule: Rule, subject: Subject) -> str:
-    where = " in {location}" if subject.location else ""
+    where = " in {location}" if subject.location and not _names_location(subject) else ""
     head = "{name}" + where
     if rule.kind is ConditionKind.THRESHOLD:
         if rule.fire_low > -INF and rule.fire_high < INF:
@@ -64,6 +80,9 @@ def describe_metric(metric: str) -> str:
 def render_message(rule: Rule, subject: Subject, value: Value, unit: str = "", metric: str = "") -> str:
     """Fill the rule's template (or a default) with the subject's name, location and the value."""
     template = rule.message or _default_template(rule, subject)
+    unit = unit or guess_unit(metric or rule.metric)
+    if _names_location(subject):
+        template = template.replace(" in {location}", "")
     fields = _Fields(
         name=subject.display_name,
         subject=subject.id,

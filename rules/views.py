@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from rules.durations import format_duration
-from rules.messages import format_value
+from rules.messages import format_value, guess_unit
 from rules.reading import Value
 from rules.units import quantity
 
@@ -274,13 +274,7 @@ def unit_for(metric: str, unit: str) -> str:
     """The unit as people write it, guessed from the metric's suffix when the reading had none."""
     if unit:
         return {"C": "°C", "degC": "°C", "celsius": "°C", "percent": "%", "pct": "%"}.get(unit, unit)
-    if metric.endswith("pct"):
-        return "%"
-    if metric.endswith("temperature_c") or metric.endswith("_c"):
-        return "°C"
-    if metric.endswith("_min"):
-        return "min"
-    return ""
+    return guess_unit(metric)
 
 
 def value_text(value: Value | None, unit: str = "") -> str:
@@ -295,6 +289,8 @@ def summary(message: str, *, status: str, since: datetime, now: datetime, resolv
     lasted = max(end - since, timedelta(0))
     if status == "resolved":
         return f"{message} (lasted {format_duration(lasted)})"
+    if lasted < timedelta(minutes=1):
+        return f"{message} (just now)"  # "at 4.9% for 2 seconds" reads as if the value stood still
     return f"{message} for {format_duration(lasted)}"
 
 
@@ -323,6 +319,7 @@ _EVENT_WORDS = {
     "assigned": "Assigned",
     "comment": "Comment",
     "notify_gave_up": "Notification given up",
+    "reopened": "Came back after it was resolved",
 }
 
 
@@ -337,14 +334,63 @@ def event_text(kind: str, actor: str, details: dict[str, Any]) -> str:
     elif kind == "resolved" and details.get("reason"):
         reason = str(details["reason"]).replace("_", " ")
         words = f"Resolved ({reason})"
+    elif kind == "reopened" and details.get("reopened_as"):
+        words = f"Came back as #{details['reopened_as']}: the condition still held"
+    if details.get("reopened_from"):
+        words = f"{words} again (reopened from #{details['reopened_from']})"
     if actor and actor != "system":
         words = f"{words} by {actor}"
     return words
+
+
+def unit_text(amount: float | None, unit: str) -> str:
+    """'18 boxes', '1 box', '3 cartridges', '12' (each): a count with its unit as people say it."""
+    if amount is None:
+        return "–"
+    return format_value(amount) if unit in ("", "each") else quantity(amount, unit)
 
 
 def low_supply_text(name: str, location: str, on_hand: float | None, reorder_point: float, unit: str) -> str:
     where = f" in {location}" if location else ""
     if on_hand is None:
         return f"{name}{where}: not counted yet"
-    left = format_value(on_hand) if unit in ("", "each") else quantity(on_hand, unit)  # "4 boxes", not "4 box"
-    return f"{name}{where}: {left} left (reorder at {format_value(reorder_point)})"
+    return f"{name}{where}: {unit_text(on_hand, unit)} left (reorder at {format_value(reorder_point)})"
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationView:
+    """One line of the notification log: who was told about an alert, how, and whether it got through."""
+
+    channel: str
+    recipient: str
+    status: str  # sent, failed, silenced, held
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContext:
+    """What the alert page shows around an alert."""
+
+    subject_name: str  # the equipment's or supply's name, also when it is not on the board
+    rule_text: str  # the rule's description ("Toner at or below 10 %; clears above 15 %.")
+    last_value: str  # with its unit: "9.4 °C", "18 boxes"
+    worst_value: str
+    notifications: list[NotificationView]
+    still_holds: str  # "Ward 3 printer still reports 3%." when resolving now would reopen it
+
+
+def order_text(par: float, on_hand: float, on_order: float, pack_size: int, quantity: float, unit: str = "") -> str:
+    """Why this quantity: 'PAR 60 − 18 on hand − 0 on order = 42, rounded up to 5 packs of 10 = 50'."""
+    need = par - on_hand - on_order
+    text = f"PAR {format_value(par)} − {format_value(on_hand)} on hand − {format_value(on_order)} on order = {format_value(need)}"
+    if need <= 0:
+        return f"{text}: nothing to order"
+    if pack_size > 1:
+        packs = f"{format_value(quantity / pack_size)} packs of {pack_size}"
+        if quantity == need:
+            return f"{text}, {packs}"
+        return f"{text}, rounded up to {packs} = {unit_text(quantity, unit)}"
+    if quantity != need:
+        return f"{text}, rounded up to {unit_text(quantity, unit)}"
+    return text

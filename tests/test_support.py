@@ -124,3 +124,29 @@ def test_missing_postgres_fails_only_when_required(tmp_path: Path, required: str
     assert outcome in result.stdout, result.stdout + result.stderr
     if required:
         assert "FACILITY_TEST_REQUIRE_POSTGRES is set" in result.stdout
+
+
+@pytest.mark.postgres
+def test_make_test_runs_a_private_postgresql_when_none_answers() -> None:
+    """`make test` on a machine without a running PostgreSQL: initdb on a free port, as a non-root
+    user, the command sees it with the PostgreSQL tests made mandatory, and it is gone afterwards."""
+    from tests.support.private_postgres import FORCE_ENV, _bin_dir
+
+    if _bin_dir() is None:
+        pytest.skip("Debian's postgresql is not installed (make test installs it)")
+    probe = (
+        "import os, psycopg\n"
+        "url = os.environ['FACILITY_TEST_POSTGRES_URL']\n"
+        "assert ':5432/' not in url and os.environ['FACILITY_TEST_REQUIRE_POSTGRES'] == '1'\n"
+        "with psycopg.connect(url) as c: print(url, c.execute('SELECT current_database()').fetchone()[0])\n"
+    )
+    env = {**os.environ, FORCE_ENV: "1"}
+    env.pop("FACILITY_TEST_POSTGRES_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.private_postgres", sys.executable, "-c", probe],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    url, database = done.stdout.split()
+    assert database == "test" and "a private cluster on 127.0.0.1" in done.stderr
+    assert postgres_unavailable(url) is not None  # stopped and removed

@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
 from agent.services import alert_actions, auth, equipment_board, queries, silences, unknown_sources
+from agent.services.alert_context import AlertContextServices
 from agent.services.errors import Conflict, Invalid, NotFound
 from agent.services.reuse import Expiring, Recent
 from agent.services.supply_history_services import SupplyHistoryServices
@@ -60,8 +61,7 @@ from rules.views import (
     UserView,
 )
 
-P = ParamSpec("P")
-T = TypeVar("T")
+P, T = ParamSpec("P"), TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -87,7 +87,9 @@ def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
     return (kind, *sorted(filters.items()))
 
 
-class AppServices(unknown_sources.UnknownSourceReads, SupplyHistoryServices, WeeklyReportServices):
+class AppServices(
+    unknown_sources.UnknownSourceReads, SupplyHistoryServices, WeeklyReportServices, AlertContextServices
+):
     def __init__(
         self,
         *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -77,6 +78,7 @@ class AlertStore:
         snap = t.alert
         identity = snap.identity
         alert_id = self._ids.get(identity)
+        reopened_from = None
         fields = _fields(snap)
         fields["updated_at"] = t.at
         if alert_id is None:
@@ -106,6 +108,8 @@ class AlertStore:
                 fields["resolve_reason"] = t.reason.value if t.reason else None
                 del self._ids[identity]
             session.execute(update(Alert).where(Alert.id == alert_id).values(version=Alert.version + 1, **fields))
+        if t.kind is TransitionKind.OPENED:
+            reopened_from = _link_reopened(session, snap, alert_id, t.at)
         event_id = None
         if t.kind in EVENT_KINDS:
             event_id = add_event(
@@ -119,7 +123,7 @@ class AlertStore:
                 to_status=snap.status.value,
                 severity=int(snap.severity),
                 value=snap.last_value,
-                details=_event_details(t),
+                details=_event_details(t) | ({"reopened_from": reopened_from} if reopened_from else {}),
             )
         return AppliedTransition(alert_id, t, event_id)
 
@@ -132,6 +136,30 @@ def _event_details(t: Transition) -> dict[str, Any]:
         # The value that cleared it is the resolution; the alert keeps its opening message.
         details["cleared_value"] = format_value(t.alert.last_value, unit_for(t.alert.metric, ""))
     return details
+
+
+REOPEN_WINDOW = timedelta(hours=1)
+
+
+def _link_reopened(session: Session, snap: AlertSnapshot, alert_id: int, at: datetime) -> int | None:
+    """A person resolved this identity's last alert a moment ago while it still held: the new
+    alert is that one coming back. Link both ways (events), so nobody thinks the work was lost."""
+    last = session.execute(
+        select(Alert.id, Alert.resolved_at, Alert.resolved_by)
+        .where(Alert.rule_id == snap.rule_id, Alert.subject == snap.subject, Alert.id != alert_id)
+        .where(Alert.status == AlertStatus.RESOLVED.value)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.resolved_at is None or last.resolved_by in (None, "system"):
+        return None  # none before, or it cleared on its own: this is a new episode
+    if at - last.resolved_at > REOPEN_WINDOW:
+        return None
+    add_event(
+        session, alert_id=last.id, at=at, kind="reopened", actor="system", comment="", from_status="resolved",
+        to_status="resolved", severity=int(snap.severity), value=snap.last_value, details={"reopened_as": alert_id},
+    )
+    return int(last.id)
 
 
 def add_event(session: Session, **values: Any) -> int:

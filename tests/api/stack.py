@@ -69,6 +69,7 @@ def rules() -> list[Rule]:
             clear_low=2.5,
             clear_high=7.5,
             critical_high=12.0,
+            description="Fridge temperature between 2 and 8 °C.",
         ),
         Rule(
             id="toner-low",

@@ -51,6 +51,26 @@ def test_every_action_is_logged_with_its_actor(stack: Stack, client: TestClient)
     assert events[5]["text"] == "Resolved (fixed) by coordinator"
 
 
+def test_an_alert_resolved_while_it_still_holds_comes_back_linked_both_ways(stack: Stack, client: TestClient) -> None:
+    first = stack.open_fridge_alert("fridge-2", 9.1)
+    r = client.post(f"/api/v1/alerts/{first}/resolve", json={"reason": "fixed"}, headers=stack.headers("staff"))
+    assert r.status_code == 200
+    stack.clock.advance(seconds=20)
+    again = stack.open_fridge_alert("fridge-2", 9.2)  # still warm
+    assert again != first
+    events = client.get(f"/api/v1/alerts/{again}/events", headers=stack.headers("viewer")).json()
+    assert events[0]["kind"] == "opened" and events[0]["details"]["reopened_from"] == first
+    assert events[0]["text"] == f"Alert opened again (reopened from #{first})"
+    old = client.get(f"/api/v1/alerts/{first}/events", headers=stack.headers("viewer")).json()
+    assert old[-1]["kind"] == "reopened" and old[-1]["details"] == {"reopened_as": again}
+    # Cleared by the readings, then warm again: a new alert of its own, not a reopened one.
+    stack.submit(stack.reading("fridge-2", "temperature_c", 5.0))
+    stack.clock.advance(minutes=1)
+    third = stack.open_fridge_alert("fridge-2", 9.3)
+    events = client.get(f"/api/v1/alerts/{third}/events", headers=stack.headers("viewer")).json()
+    assert "reopened_from" not in events[0]["details"]
+
+
 def test_missing_things_are_404(stack: Stack, client: TestClient) -> None:
     h = stack.headers("admin")
     for method, path, body in [

@@ -162,7 +162,7 @@ def test_form_actions_need_the_csrf_token_and_land_in_the_history(stack: Stack, 
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/?")  # never redirects off-site
     history = client.get(f"/alerts/{alert}").text
-    assert "Acknowledged by staff" in history and "on my way" in history and "fan noisy" in history
+    assert "Acknowledged by Staff" in history and "on my way" in history and "fan noisy" in history
     r = client.post(
         f"/alerts/{alert}/resolve", data={"reason": "other", "comment": "", "csrf_token": csrf}, follow_redirects=True
     )

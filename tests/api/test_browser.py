@@ -2,14 +2,13 @@
 
 Staff: sign in, watch an alert arrive with no reload, acknowledge it with a comment, open its
 history. Viewer: no acknowledge button, and a 403 from the API. Screenshots of the queue and the
-equipment board at desktop and phone width go to test-artifacts/ (the desktop queue is also
-copied to docs/screenshots/queue.png when FACILITY_UPDATE_SCREENSHOTS=1).
+equipment board at desktop and phone width go to test-artifacts/ (the README's screenshots come
+from tests/api/test_pages_phone.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,27 +93,25 @@ def test_staff_watch_an_alert_arrive_acknowledge_it_and_read_its_history(stack: 
         card = page.locator(f"article[data-alert-id='{alert}']")
         card.wait_for(timeout=15_000)
         assert page.evaluate("window.__same_page === true"), "the page reloaded instead of updating live"
-        assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for" in card.inner_text()
+        assert "Fridge 2 in Pharmacy is at 9.1 °C (safe range 2–8 °C) for 12 minutes" in card.inner_text()
 
-        page.screenshot(path=str(ARTIFACTS / "queue-desktop.png"), full_page=True)
-        if os.environ.get("FACILITY_UPDATE_SCREENSHOTS") == "1":  # opt in: a test run leaves the tree clean
-            shutil.copyfile(ARTIFACTS / "queue-desktop.png", ROOT / "docs" / "screenshots" / "queue.png")
+        page.screenshot(path=str(ARTIFACTS / "live-queue-desktop.png"), full_page=True)
 
         card.locator("summary", has_text="Acknowledge").click()
         card.locator("input[name=comment]").first.fill("On my way with the spare fridge")
         card.locator("form[action$='/ack'] button[type=submit]").click()
         page.wait_for_url(f"{base}/?notice=*")
         card = page.locator(f"article[data-alert-id='{alert}']")
-        assert "Acknowledged by staff" in card.inner_text()
+        assert "Acknowledged by Staff" in card.inner_text()
 
-        card.locator("a", has_text="History").click()
+        card.locator(".summary a").click()  # the alert's text is its link
         page.wait_for_url(f"{base}/alerts/{alert}")
         history = page.locator("#history").inner_text()
         assert "Alert opened" in history
-        assert "Acknowledged by staff" in history and "On my way with the spare fridge" in history
+        assert "Acknowledged by Staff" in history and "On my way with the spare fridge" in history
 
         page.goto(f"{base}/equipment")
-        page.screenshot(path=str(ARTIFACTS / "equipment-desktop.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "board-desktop.png"), full_page=True)
         assert "Toner black" in page.inner_text(".board")
 
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
@@ -122,10 +119,10 @@ def test_staff_watch_an_alert_arrive_acknowledge_it_and_read_its_history(stack: 
         sign_in(small, base, "staff")
         small.wait_for_selector("article.alert")
         assert fits_the_width(small), "the queue scrolls sideways at phone width"
-        small.screenshot(path=str(ARTIFACTS / "queue-phone.png"), full_page=True)
+        small.screenshot(path=str(ARTIFACTS / "live-queue-phone.png"), full_page=True)
         small.goto(f"{base}/equipment")
         assert fits_the_width(small), "the equipment board scrolls sideways at phone width"
-        small.screenshot(path=str(ARTIFACTS / "equipment-phone.png"), full_page=True)
+        small.screenshot(path=str(ARTIFACTS / "board-phone.png"), full_page=True)
         phone.close()
         context.close()
         assert not errors, errors

@@ -70,3 +70,23 @@ def test_ci_script_is_valid_bash() -> None:
         ["bash", "-n", str(REPO / ".ci" / "run")], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_systemd_steps_end_with_the_first_coordinator_account() -> None:
+    """A deployer who follows the steps can sign in: the last one makes a coordinator."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### On a VM with systemd", 1)[1]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    steps = [line for line in block.replace("\\\n", " ").splitlines() if line.strip() and not line.startswith("#")]
+    assert "systemctl enable --now facility-agent" in "\n".join(steps)
+    assert re.search(r"facility-agent\s.*user add \S+ --role coordinator", steps[-1]), steps[-1]
+
+
+def test_the_screenshot_note_says_they_are_refreshed_only_when_asked() -> None:
+    text = README.read_text(encoding="utf-8")
+    shots = re.findall(r"\(docs/screenshots/([a-z-]+)\.png\)", text)
+    for page in ("queue", "alert", "equipment", "restock"):
+        assert f"{page}-phone" in shots and f"{page}-desktop" in shots, shots
+    assert "FACILITY_UPDATE_SCREENSHOTS=1" in text and "refreshed only when asked" in text
+    browser_test = (REPO / "tests" / "api" / "test_pages_phone.py").read_text(encoding="utf-8")
+    assert 'os.environ.get("FACILITY_UPDATE_SCREENSHOTS") == "1"' in browser_test
