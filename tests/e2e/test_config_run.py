@@ -295,6 +295,13 @@ supplies:
                 assert first["last_payload"].endswith(".5") and first["first_seen"] and first["last_seen"]
                 unknown_page = page_text(agent.base, "sam", "correct horse battery", "/unknown-sources")
                 assert first["key"] in unknown_page and "Last payload" in unknown_page
+                # Random metric names on a known fridge: 200 are kept, the rest refused visibly.
+                for i in range(210):
+                    flood.publish(f"facility/riverside/equipment/fridge-1/junk_{i}", "1")
+                wait_until(
+                    lambda: agent.counter("facility_readings_dropped", source="mqtt", reason="too_many_metrics") == 10,
+                    30, 0.1, "metrics past the cap refused",
+                )
                 assert agent.stop() == 0
             log = agent.log()
             assert "Traceback" not in log and "maximum number of running instances" not in log, log[-3000:]
