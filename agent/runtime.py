@@ -264,7 +264,11 @@ class Runtime:
         await asyncio.to_thread(self.unknown.prune, older_than=cutoff)
 
     async def _flush_unknown(self) -> None:
-        await asyncio.to_thread(self.unknown.flush)
+        try:
+            await asyncio.to_thread(self.unknown.flush)
+        except asyncio.CancelledError:
+            # Stopping: the thread finishes this write-out, and shutdown's own flush waits for it.
+            log.info("stopping during the unknown sources' write-out; it finishes before exit")
 
     def _start_snmp(self) -> None:
         if not any(e.snmp is not None for e in self.config.equipment):

@@ -42,3 +42,21 @@ def test_metric_names_and_metrics_per_subject_are_capped() -> None:
     assert check(guard, reading("a" * 121, 1.0)) == ([], [METRIC_TOO_LONG])
     assert check(guard, *(reading(f"m{i}", 1.0) for i in range(5))) == (["m0", "m1", "m2"], [TOO_MANY_METRICS] * 2)
     assert check(guard, reading("m1", 2.0), reading("m0", 3.0, subject="fridge-2")) == (["m1", "m0"], [])
+
+
+def test_a_mapping_declares_its_metric_a_state() -> None:
+    from agent.config import load_config_text
+    from agent.runtime import _mapped_states
+
+    config = load_config_text(
+        """
+mqtt:
+  url: mqtt://127.0.0.1:1883
+  mappings:
+    - {pattern: "zigbee/{equipment}/door", metric: contact_c, state: true}
+    - {pattern: "sensors/{equipment}/{metric}", json_path: data.temp}
+""",
+        environ={},
+    )
+    guard = ReadingGuard([WARM], state_metrics=_mapped_states(config))
+    assert check(guard, reading("contact_c", "open"), reading("temperature_c", "hot")) == (["contact_c"], [BAD_PAYLOAD])

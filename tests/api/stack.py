@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import Engine as DbEngine
 
+from agent.config.model import EquipmentConfig
+from agent.equipment_sync import sync_equipment
 from agent.live import LiveBroadcaster
 from agent.pipeline import Pipeline
 from agent.services import auth
@@ -126,9 +128,11 @@ class Stack:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(insert(Equipment), [{**e, "updated_at": self.clock()} for e in EQUIPMENT])
             conn.execute(insert(SupplyItem), [{**s, "updated_at": self.clock()} for s in SUPPLIES])
         sessions = session_factory(self.db)
+        with sessions() as session:  # as the agent does on start: from the config
+            sync_equipment(session, [EquipmentConfig(**e) for e in EQUIPMENT], site_id="default", now=self.clock())
+            session.commit()
         self.pipeline = Pipeline(engine=Engine(rules(), subjects()), sessions=sessions, clock=self.clock, flush_interval=0.01)
         self.live = LiveBroadcaster(keepalive=0.5)
         self.pipeline.listeners.append(self.live.listener)

@@ -166,6 +166,19 @@ def test_a_new_user_runs_the_agent_from_a_config_file(tmp_path: Path) -> None:
                 )
                 values = {kv["metric"]: kv["value"] for kv in agent.get("/api/v1/equipment/fridge-1")["key_values"]}
                 assert values["temperature_c"] == 5.0, values
+                # A bare null is no value (not the state "null"); a 10 KB metric name is no metric.
+                wrong_type = agent.counter("facility_readings_dropped", source="mqtt", reason="wrong_type")
+                bad_topic = agent.counter("facility_readings_dropped", source="mqtt", reason="bad_topic")
+                publisher.publish(topic + "door.state", "null")
+                publisher.publish(topic + "x" * 10_000, "1")
+                wait_until(
+                    lambda: agent.counter("facility_readings_dropped", source="mqtt", reason="wrong_type") == wrong_type + 1
+                    and agent.counter("facility_readings_dropped", source="mqtt", reason="bad_topic") == bad_topic + 1,
+                    10, 0.1, "null and the long metric name dropped",
+                )
+                assert {kv["metric"]: kv["value"] for kv in agent.get("/api/v1/equipment/fridge-1")["key_values"]}["door.state"] == "open"
+                dropped = [s for s in agent.metrics()["facility_readings_dropped"] if s.name.endswith("_total")]
+                assert all(":" not in s.labels["source"] for s in dropped), dropped
                 assert agent.counter("facility_readings_stored", source="mqtt") >= 2
                 assert agent.stop() == 0
             log = agent.log()
@@ -282,6 +295,13 @@ supplies:
                 assert first["last_payload"].endswith(".5") and first["first_seen"] and first["last_seen"]
                 unknown_page = page_text(agent.base, "sam", "correct horse battery", "/unknown-sources")
                 assert first["key"] in unknown_page and "Last payload" in unknown_page
+                # Random metric names on a known fridge: 200 are kept, the rest refused visibly.
+                for i in range(210):
+                    flood.publish(f"facility/riverside/equipment/fridge-1/junk_{i}", "1")
+                wait_until(
+                    lambda: agent.counter("facility_readings_dropped", source="mqtt", reason="too_many_metrics") == 10,
+                    30, 0.1, "metrics past the cap refused",
+                )
                 assert agent.stop() == 0
             log = agent.log()
             assert "Traceback" not in log and "maximum number of running instances" not in log, log[-3000:]
