@@ -71,22 +71,29 @@ class ColdChainSpec:
         return f"{self.rule_id}.cumulative"
 
 
-def validate_spec(spec: ColdChainSpec) -> list[str]:
-    """Problems a person must fix, in plain words."""
-    problems: list[str] = []
+def validate_spec(spec: ColdChainSpec) -> list[tuple[str, str]]:
+    """(problem, fix) pairs in plain words; empty when the rule is sound."""
+    problems: list[tuple[str, str]] = []
     if spec.hot_above == INF and spec.cold_below == -INF:
-        problems.append("has no limit: give 'hot_above', 'cold_below' or both")
+        problems.append(("has no limit", "give 'hot_above', 'cold_below' or both, e.g. hot_above: 8"))
     if spec.hot_above < INF and spec.cold_below > -INF and spec.cold_below >= spec.hot_above:
-        problems.append(f"has cold_below {spec.cold_below:g} at or above hot_above {spec.hot_above:g}")
+        problems.append(
+            (f"has cold_below {spec.cold_below:g} at or above hot_above {spec.hot_above:g}",
+             "put cold_below under hot_above, e.g. cold_below: 2, hot_above: 8")
+        )
     if spec.consecutive is None and spec.cumulative_limit is None:
-        problems.append("alerts on nothing: give 'consecutive' (e.g. 30m) and/or 'cumulative: {limit: 60m, window: 24h}'")
+        problems.append(
+            ("alerts on nothing", "give 'consecutive' (e.g. 30m) and/or 'cumulative: {limit: 60m, window: 24h}'")
+        )
     if spec.consecutive is not None and spec.consecutive <= timedelta(0):
-        problems.append("'consecutive' must be longer than zero")
+        problems.append(("has 'consecutive' of zero", "give a duration such as 30m"))
     if spec.cumulative_limit is not None:
         if spec.cumulative_limit <= timedelta(0):
-            problems.append("'cumulative.limit' must be longer than zero")
+            problems.append(("has 'cumulative.limit' of zero", "give a duration such as 60m"))
         if spec.cumulative_window <= spec.cumulative_limit:
-            problems.append("'cumulative.window' must be longer than 'cumulative.limit'")
+            problems.append(
+                ("has a 'cumulative.window' no longer than its limit", "make the window longer, e.g. window: 24h")
+            )
     return problems
 
 

@@ -192,5 +192,5 @@ def test_mkt_matches_a_constant_and_is_above_the_arithmetic_mean() -> None:
 def test_validation_names_the_fix() -> None:
     assert validate_spec(SPEC) == []
     bad = ColdChainSpec("r", "temperature_c")
-    assert any("hot_above" in p for p in validate_spec(bad))
-    assert any("consecutive" in p for p in validate_spec(bad))
+    assert any("hot_above" in fix for _, fix in validate_spec(bad))
+    assert any("consecutive" in fix for _, fix in validate_spec(bad))
