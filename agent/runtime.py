@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from agent.catalog import build_rules, build_subjects
 from agent.clock import utc_now
+from agent.cold_chain import wire as wire_cold_chain
 from agent.config import AgentConfig
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
@@ -111,6 +112,7 @@ class Runtime:
         self.pipeline.unknown_sinks.append(self.unknown.record)
         self.sink = _PollTracker(self.pipeline, self.metrics, self.clock)
         self._wire_inventory()
+        self.cold_chain = wire_cold_chain(config, self.subjects, self.pipeline)
         self.pipeline.restore()
         self.dispatcher = Dispatcher(
             sessions=self.sessions,

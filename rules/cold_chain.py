@@ -370,9 +370,14 @@ def engine_rules(spec: ColdChainSpec, template: Rule) -> list[Rule]:
                 kind=ConditionKind.THRESHOLD,
                 match=spec.match,
                 hold=timedelta(0),
+                fire_low=-INF,
+                low_inclusive=False,
+                clear_low=-INF,
                 fire_high=limit,
                 high_inclusive=True,
                 clear_high=limit,
+                critical_low=-INF,
+                critical_high=INF,
                 message=message,
             )
         )
