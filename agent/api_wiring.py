@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from agent.cold_chain import history_service
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
+from agent.services.equipment_history import HistoryService
 from api.app import create_app
 from api.auth import SignInLimiter
 
@@ -50,11 +52,19 @@ def build_app(runtime: Runtime) -> Any:
         readiness=readiness,
         metrics=runtime.metrics.render,
     )
-    return create_app(
+    app = create_app(
         runtime.app_services,
         session_secret=session_secret(runtime),
         secure_cookies=runtime.config.api.cookie_secure,
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
         sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
+    )
+    app.state.history = build_history(runtime)
+    return app
+
+
+def build_history(runtime: Runtime) -> HistoryService:
+    return history_service(
+        runtime.config, runtime.sessions, runtime.clock, subjects=runtime.subjects, rules=lambda: runtime.engine.rules
     )

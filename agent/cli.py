@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "agent.commands.probe",
     "agent.commands.db",
     "agent.commands.restock",
+    "agent.commands.evidence",
     "agent.commands.users",
 )
 

@@ -9,11 +9,12 @@ neither loses an excursion in progress nor records it twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from agent.config.model import AgentConfig
 from agent.config.rules_build import build_cold_chain
@@ -26,8 +27,11 @@ from rules.cold_chain import (
     ExcursionTracker,
     Side,
 )
-from rules.model import Subject
+from rules.model import Rule, Subject
 from rules.reading import Reading
+
+if TYPE_CHECKING:
+    from agent.services.equipment_history import HistoryService
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +172,34 @@ def load_excursions(session: Session, subject: str, start: datetime, end: dateti
         .order_by(ExcursionRecord.start_at)
     )
     return [_excursion(r) for r in rows]
+
+
+def history_service(
+    config: AgentConfig,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    *,
+    subjects: Mapping[str, Subject] | None = None,
+    rules: Callable[[], Mapping[str, Rule]] | None = None,
+) -> HistoryService:
+    """The history/evidence service for the API, the CLI and the monthly job."""
+    from agent.catalog import build_rules, build_subjects
+    from agent.services.equipment_history import HistoryService
+
+    subjects = subjects if subjects is not None else build_subjects(config)
+    if rules is None:
+        fixed = {r.id: r for r in build_rules(config)}
+        rules = lambda: fixed  # noqa: E731
+    return HistoryService(
+        sessions=sessions,
+        clock=clock,
+        subjects=subjects,
+        rules=rules,
+        units=cold_chain_units(config, subjects),
+        silent_after=lambda equipment_id: silent_after(config, equipment_id),
+        site_name=config.site.name,
+        timezone=config.site.timezone,
+    )
 
 
 def wire(config: AgentConfig, subjects: Mapping[str, Subject], pipeline: object) -> ColdChainHook | None:

@@ -77,9 +77,9 @@ def create_app(
     app.add_middleware(RejectNulBytes)
 
     from api.pages import router as pages_router
-    from api.routes import admin, alerts, equipment, events, ops, supplies
+    from api.routes import admin, alerts, equipment, equipment_history, events, ops, supplies
 
-    for module in (alerts, equipment, supplies, admin, events):
+    for module in (alerts, equipment, equipment_history, supplies, admin, events):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(ops.router)
     app.include_router(pages_router)
