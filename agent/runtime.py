@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from agent.catalog import build_rules, build_subjects
 from agent.clock import utc_now
+from agent.cold_chain import cold_chain_units
 from agent.cold_chain import wire as wire_cold_chain
 from agent.config import AgentConfig
 from agent.metrics import AgentMetrics, CallbackCollector
@@ -239,10 +240,12 @@ class Runtime:
 
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.database.history_retention
+        cold_cutoff = self.clock() - self.config.database.cold_chain_retention
+        cold_units = list(cold_chain_units(self.config, self.subjects))
 
         def prune() -> int:
             with self.sessions() as session:
-                return prune_history(session, older_than=cutoff)
+                return prune_history(session, older_than=cutoff, keep_subjects=cold_units, keep_older_than=cold_cutoff)
 
         removed = await asyncio.to_thread(prune)
         if removed:
