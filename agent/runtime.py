@@ -17,6 +17,7 @@ from agent.clock import utc_now
 from agent.cold_chain import cold_chain_units
 from agent.cold_chain import wire as wire_cold_chain
 from agent.config import AgentConfig
+from agent.jobs.cold_chain_monthly import schedule_cold_chain_reports
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.pipeline import Pipeline
@@ -220,6 +221,9 @@ class Runtime:
             self._start_snmp()
             self._start_mqtt()
             self._schedule_inventory_jobs()
+            schedule_cold_chain_reports(
+                self.scheduler, config=self.config, sessions=self.sessions, subjects=self.subjects, clock=self.clock
+            )
             self.scheduler.start()
             await self._start_api()
             log.info("facility-agent running", extra={"site": self.config.site.id})

@@ -161,8 +161,19 @@ class WeeklySummaryConfig(Section):
     recipients: list[str] = []
 
 
+class ColdChainReportConfig(Section):
+    enabled: bool = True
+    day: int = Field(default=1, ge=1, le=28)  # day of the month it goes out, for the month before
+    at: str = "07:00"
+    recipients: list[str] = []  # besides the unit's team (teams.<id>.emails)
+    retry_for: Duration = timedelta(hours=6)
+
+    _clock = field_validator("at")(RestockReportConfig._clock.__func__)  # type: ignore[attr-defined]
+
+
 class NotificationsConfig(Section):
     smtp: SmtpConfig = SmtpConfig()
+    cold_chain_report: ColdChainReportConfig = ColdChainReportConfig()
     restock_report: RestockReportConfig = RestockReportConfig()
     weekly_summary: WeeklySummaryConfig = WeeklySummaryConfig()
     coordinator_emails: list[str] = []
