@@ -26,6 +26,7 @@ from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
 from agent.storage.models import Alert
 from agent.storage.readings import prune_history
+from agent.storage.rollups import LateHours, roll_up, rolled_until
 from agent.unknown_sources import UnknownSourceLog
 from rules.engine import Engine, EngineSettings
 from rules.model import Rule
@@ -115,6 +116,8 @@ class Runtime:
         self.sink = _PollTracker(self.pipeline, self.metrics, self.clock)
         self._wire_inventory()
         self.cold_chain = wire_cold_chain(config, self.subjects, self.pipeline)
+        self.late_hours = LateHours()
+        self.pipeline.reading_hooks.append(self.late_hours)
         self.pipeline.restore()
         self.dispatcher = Dispatcher(
             sessions=self.sessions,
@@ -237,10 +240,21 @@ class Runtime:
         alerting = self.config.alerting
         add_interval_job(self.scheduler, self._tick, job_id="engine-tick", every=alerting.tick_interval)
         add_interval_job(self.scheduler, self._prune, job_id="prune-history", every=timedelta(hours=1), jitter=60)
+        add_interval_job(self.scheduler, self._roll_up, job_id="roll-up-history", every=timedelta(minutes=5), jitter=30)
         add_interval_job(self.scheduler, self._flush_unknown, job_id="unknown-sources", every=timedelta(seconds=10))
 
     async def _tick(self) -> None:
         await asyncio.wrap_future(self.pipeline.tick(self.clock()))
+
+    async def _roll_up(self) -> None:
+        """Hourly rollups for long-range charts (agent/storage/rollups.py)."""
+
+        def roll() -> None:
+            with self.sessions() as session:
+                roll_up(session, now=self.clock(), dirty=self.late_hours.take())
+                self.late_hours.watermark = rolled_until(session)
+
+        await asyncio.to_thread(roll)
 
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.database.history_retention

@@ -18,14 +18,21 @@ _NICE_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86
 # The bucket is the reading's epoch second divided by the step; both backends index the range
 # scan on (subject, metric, ts) and aggregate in the database.
 _BUCKET = {
-    "sqlite": "CAST(strftime('%s', ts) AS INTEGER) / :step",
-    "postgresql": "FLOOR(EXTRACT(EPOCH FROM ts) / :step)::bigint",
+    "sqlite": "CAST(strftime('%s', {col}) AS INTEGER) / :step",
+    "postgresql": "FLOOR(EXTRACT(EPOCH FROM {col}) / :step)::bigint",
 }
-_SERIES_SQL = (
-    "SELECT {bucket} AS b, MIN(value_num), MAX(value_num), AVG(value_num), COUNT(*) FROM readings "
+_RAW_SQL = (
+    "SELECT {bucket} AS b, MIN(value_num), MAX(value_num), SUM(value_num), COUNT(*) FROM readings "
     "WHERE subject = :subject AND metric = :metric AND ts >= :start AND ts < :end AND value_num IS NOT NULL "
-    "GROUP BY b ORDER BY b"
+    "GROUP BY b"
 )
+_HOURLY_SQL = (
+    "SELECT {bucket} AS b, MIN(min), MAX(max), SUM(sum), SUM(count) FROM readings_hourly "
+    "WHERE subject = :subject AND metric = :metric AND hour >= :start AND hour < :end GROUP BY b"
+)
+_LAST_HOUR_SQL = "SELECT MAX(hour) FROM readings_hourly WHERE subject = :subject AND metric = :metric"
+HOUR = timedelta(hours=1)
+Agg = dict[int, tuple[float, float, float, int]]
 
 
 def auto_step(start: datetime, end: datetime, max_points: int = MAX_POINTS) -> int:
@@ -46,18 +53,50 @@ def _bind_ts(session: Session, ts: datetime) -> object:
 def series(
     session: Session, *, subject: str, metric: str, start: datetime, end: datetime, step: int | None = None, unit: str = ""
 ) -> ReadingSeries:
+    """min, max and mean per bucket, computed in the database. Steps of whole hours read the hourly
+    rollups (readings_hourly) for the hours rolled up, and the raw history only for the rest."""
     step = step or auto_step(start, end)
     dialect = "sqlite" if session.get_bind().dialect.name == "sqlite" else "postgresql"
-    sql = text(_SERIES_SQL.format(bucket=_BUCKET[dialect]))
-    rows = session.execute(
-        sql,
-        {"step": step, "subject": subject, "metric": metric, "start": _bind_ts(session, start), "end": _bind_ts(session, end)},
-    ).all()
+    keys = {"step": step, "subject": subject, "metric": metric}
+    buckets: Agg = {}
+    raw_from = start
+    if step % 3600 == 0:
+        last = session.execute(text(_LAST_HOUR_SQL), keys).scalar()
+        if last is not None:
+            last = datetime.fromisoformat(last) if isinstance(last, str) else last
+            last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
+            first_hour = _ceil_hour(start)
+            covered = min(last + HOUR, end)
+            if covered > first_hour:
+                sql = _HOURLY_SQL.format(bucket=_BUCKET[dialect].format(col="hour"))
+                _merge(buckets, session, sql, {**keys, "start": _bind_ts(session, first_hour), "end": _bind_ts(session, covered)})
+                if start < first_hour:  # the part of an hour before the first whole one
+                    sql = _RAW_SQL.format(bucket=_BUCKET[dialect].format(col="ts"))
+                    _merge(buckets, session, sql, {**keys, "start": _bind_ts(session, start), "end": _bind_ts(session, first_hour)})
+                raw_from = covered
+    if raw_from < end:
+        sql = _RAW_SQL.format(bucket=_BUCKET[dialect].format(col="ts"))
+        _merge(buckets, session, sql, {**keys, "start": _bind_ts(session, raw_from), "end": _bind_ts(session, end)})
     points = [
-        SeriesPoint(datetime.fromtimestamp(int(b) * step, UTC), float(lo), float(hi), float(mean), int(n))
-        for b, lo, hi, mean, n in rows
+        SeriesPoint(datetime.fromtimestamp(b * step, UTC), lo, hi, total / n, n)
+        for b, (lo, hi, total, n) in sorted(buckets.items())
     ]
     return ReadingSeries(subject, metric, unit, start, end, step, points)
+
+
+def _ceil_hour(ts: datetime) -> datetime:
+    floor = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor if floor == ts else floor + HOUR
+
+
+def _merge(buckets: Agg, session: Session, sql: str, params: dict[str, object]) -> None:
+    for b, lo, hi, total, n in session.execute(text(sql), params):
+        key = int(b)
+        held = buckets.get(key)
+        if held is None:
+            buckets[key] = (float(lo), float(hi), float(total), int(n))
+        else:
+            buckets[key] = (min(held[0], lo), max(held[1], hi), held[2] + total, held[3] + int(n))
 
 
 def raw(session: Session, *, subject: str, metric: str, start: datetime, end: datetime) -> Iterator[tuple[datetime, float]]:

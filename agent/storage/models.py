@@ -320,3 +320,17 @@ class ExcursionRecord(Base):
         UniqueConstraint("rule_id", "subject", "start_at", name="uq_excursions_rule_id"),
         Index("ix_excursions_subject_start", "subject", "start_at"),
     )
+
+
+class ReadingHourly(Base):
+    """Numeric readings rolled up per hour (min, max, sum, count), so a 30-day chart reads 720
+    rows instead of 43,200. Rebuilt from `readings` for whole hours (agent/storage/rollups.py)."""
+
+    __tablename__ = "readings_hourly"
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(120), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    sum: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)

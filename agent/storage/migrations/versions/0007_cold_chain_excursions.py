@@ -1,4 +1,4 @@
-"""excursions: cold-chain excursion records (issue 14)
+"""excursions and readings_hourly: cold-chain excursion records, hourly rollups (issue 14)
 
 Revision ID: 0007
 Revises: 0003
@@ -36,8 +36,21 @@ def upgrade() -> None:
         sa.UniqueConstraint('rule_id', 'subject', 'start_at', name='uq_excursions_rule_id'),
     )
     op.create_index('ix_excursions_subject_start', 'excursions', ['subject', 'start_at'], unique=False)
+    # Hourly rollups of numeric readings for long-range charts (agent/storage/rollups.py).
+    op.create_table(
+        'readings_hourly',
+        sa.Column('subject', sa.String(length=100), nullable=False),
+        sa.Column('metric', sa.String(length=120), nullable=False),
+        sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('min', sa.Float(), nullable=False),
+        sa.Column('max', sa.Float(), nullable=False),
+        sa.Column('sum', sa.Float(), nullable=False),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('subject', 'metric', 'hour', name=op.f('pk_readings_hourly')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('readings_hourly')
     op.drop_index('ix_excursions_subject_start', table_name='excursions')
     op.drop_table('excursions')
