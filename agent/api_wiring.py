@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from agent.cold_chain import history_service
 from agent.jobs.weekly import weekly_summary_for
 from agent.live import LiveBroadcaster
 from agent.services.app_services import AppServices
 from agent.services.contacts import ContactDirectory
+from agent.services.equipment_history import HistoryService
 from api.app import create_app
 from api.auth import SignInLimiter
 
@@ -55,7 +57,7 @@ def build_app(runtime: Runtime) -> Any:
     runtime.app_services.weekly_builder = lambda session, week: weekly_summary_for(session, runtime.config, week=week)
     runtime.app_services.weekly_timezone = runtime.config.site.timezone
     runtime.app_services.count_backfill = runtime.config.api.count_backfill
-    return create_app(
+    app = create_app(
         runtime.app_services,
         session_secret=session_secret(runtime),
         secure_cookies=runtime.config.api.cookie_secure,
@@ -65,6 +67,8 @@ def build_app(runtime: Runtime) -> Any:
         ack_links=_ack_links(runtime),
         contacts=ContactDirectory(runtime.router, runtime.clock),
     )
+    app.state.history = build_history(runtime)
+    return app
 
 
 def _ack_links(runtime: Runtime) -> Any:
@@ -72,3 +76,11 @@ def _ack_links(runtime: Runtime) -> Any:
     from agent.services.ack_link_service import AckLinkService
 
     return AckLinkService(sessions=runtime.sessions, pipeline=runtime.pipeline, clock=runtime.clock, secret=link_secret(runtime))
+
+
+
+
+def build_history(runtime: Runtime) -> HistoryService:
+    return history_service(
+        runtime.config, runtime.sessions, runtime.clock, subjects=runtime.subjects, rules=lambda: runtime.engine.rules
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.config.model import AgentConfig
-from agent.config.rules_build import build_rule
+from agent.config.rules_build import build_rules_of
 from rules.model import INF, ConditionKind, Match, Rule, Subject
 from rules.severity import Severity
 
@@ -174,7 +174,7 @@ def _seconds(value: object) -> float:
 
 
 def build_rules(config: AgentConfig, extra: list[Rule] | None = None) -> list[Rule]:
-    rules = [build_rule(r) for r in config.rules]
+    rules = [rule for r in config.rules for rule in build_rules_of(r)]
     configured = {r.id for r in rules}
     if config.alerting.builtin_rules:
         rules += [r for r in builtin_rules() if r.id not in configured]

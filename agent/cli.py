@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "agent.commands.db",
     "agent.commands.restock",
     "agent.commands.weekly",
+    "agent.commands.evidence",
     "agent.commands.users",
 )
 

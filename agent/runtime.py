@@ -14,8 +14,11 @@ from sqlalchemy import func, select, text
 
 from agent.catalog import build_rules, build_subjects
 from agent.clock import utc_now
+from agent.cold_chain import cold_chain_units
+from agent.cold_chain import wire as wire_cold_chain
 from agent.config import AgentConfig
 from agent.equipment_sync import sync_equipment
+from agent.jobs.cold_chain_monthly import schedule_cold_chain_reports
 from agent.metrics import AgentMetrics, CallbackCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.notify.routing import Router
@@ -27,6 +30,7 @@ from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
 from agent.storage.models import Alert, LatestReading
 from agent.storage.readings import prune_history
+from agent.storage.rollups import LateHours, roll_up, rolled_until
 from agent.unknown_sources import UnknownSourceLog
 from rules.engine import Engine, EngineSettings
 from rules.model import Rule
@@ -135,6 +139,9 @@ class Runtime:
         self.pipeline.unknown_sinks.append(self.unknown.record)
         self._wire_inventory()
         self.sink = _PollTracker(self.pipeline, self.metrics, self.clock, self._reading_guard())
+        self.cold_chain = wire_cold_chain(config, self.subjects, self.pipeline)
+        self.late_hours = LateHours()
+        self.pipeline.reading_hooks.append(self.late_hours)
         self.pipeline.restore()
         self.dispatcher = Dispatcher(sessions=self.sessions, clock=self.clock, metrics=self.metrics, publish_alert=None)
         self.pipeline.listeners.append(self.dispatcher.listener)
@@ -233,6 +240,9 @@ class Runtime:
             self._start_snmp()
             self._start_mqtt()
             self._schedule_inventory_jobs()
+            schedule_cold_chain_reports(
+                self.scheduler, config=self.config, sessions=self.sessions, subjects=self.subjects, clock=self.clock
+            )
             self.scheduler.start()
             await self._start_api()
             log.info("facility-agent running", extra={"site": self.config.site.id})
@@ -246,17 +256,30 @@ class Runtime:
         alerting = self.config.alerting
         add_interval_job(self.scheduler, self._tick, job_id="engine-tick", every=alerting.tick_interval)
         add_interval_job(self.scheduler, self._prune, job_id="prune-history", every=timedelta(hours=1), jitter=60)
+        add_interval_job(self.scheduler, self._roll_up, job_id="roll-up-history", every=timedelta(minutes=5), jitter=30)
         add_interval_job(self.scheduler, self._flush_unknown, job_id="unknown-sources", every=timedelta(seconds=10))
 
     async def _tick(self) -> None:
         await asyncio.wrap_future(self.pipeline.tick(self.clock()))
 
+    async def _roll_up(self) -> None:
+        """Hourly rollups for long-range charts (agent/storage/rollups.py)."""
+
+        def roll() -> None:
+            with self.sessions() as session:
+                roll_up(session, now=self.clock(), dirty=self.late_hours.take())
+                self.late_hours.watermark = rolled_until(session)
+
+        await asyncio.to_thread(roll)
+
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.database.history_retention
+        cold_cutoff = self.clock() - self.config.database.cold_chain_retention
+        cold_units = list(cold_chain_units(self.config, self.subjects))
 
         def prune() -> int:
             with self.sessions() as session:
-                return prune_history(session, older_than=cutoff)
+                return prune_history(session, older_than=cutoff, keep_subjects=cold_units, keep_older_than=cold_cutoff)
 
         removed = await asyncio.to_thread(prune)
         if removed:

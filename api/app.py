@@ -82,11 +82,21 @@ def create_app(
 
     from api.ack_pages import router as ack_router
     from api.pages import router as pages_router
-    from api.routes import admin, alerts, equipment, events, ops, sources, supplies, supply_history
+    from api.routes import (
+        admin,
+        alerts,
+        equipment,
+        equipment_history,
+        events,
+        ops,
+        sources,
+        supplies,
+        supply_history,
+    )
     from api.supply_page import router as supply_page_router
     from api.weekly_page import router as weekly_page_router
 
-    for module in (alerts, equipment, supplies, supply_history, admin, events, sources):
+    for module in (alerts, equipment, equipment_history, supplies, supply_history, admin, events, sources):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(ops.router)
     app.include_router(pages_router)

@@ -253,11 +253,11 @@ def _band(p: _Plot, band: tuple[float | None, float | None] | None) -> str:
 
 def _span(p: _Plot, s: Span) -> str:
     x0, x1 = p.x(max(s.start, p.t0)), p.x(min(s.end, p.t1))
-    w = max(1.5, x1 - x0)  # a short excursion on a 30-day chart must still be visible
+    w = max(3.0, x1 - x0)  # a short excursion on a 30-day chart must still be visible
     title = f"<title>{escape(s.label)}</title>" if s.label else ""
     return (
         f'<rect class="chart-span" x="{x0}" y="{p.top}" width="{round(w, 1)}" '
-        f'height="{round(p.bottom - p.top, 1)}" fill="#b42318" fill-opacity="0.18">{title}</rect>'
+        f'height="{round(p.bottom - p.top, 1)}" fill="#b42318" fill-opacity="0.22">{title}</rect>'
     )
 
 
@@ -286,7 +286,7 @@ def _curve(p: _Plot, series: Sequence[Point] | Sequence[Bucket], break_after: ti
             lower = " ".join(f"{p.x(b.t)},{p.y(b.min)}" for b in reversed(buckets))
             out.append(
                 f'<polygon class="chart-range-area" points="{upper} {lower}" fill="#1f5fa8" '
-                f'fill-opacity="0.18" stroke="none"/>'
+                f'fill-opacity="0.18" stroke="#1f5fa8" stroke-opacity="0.5" stroke-width="0.8"/>'
             )
             pts = " ".join(f"{p.x(b.t)},{p.y(b.mean)}" for b in buckets)
         else:

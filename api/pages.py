@@ -25,6 +25,7 @@ from api.auth import (
     session_of,
     signer_of,
 )
+from api.history_page import chart_section
 from api.ports import ConflictError, InvalidError, NotFoundError, Services
 from rules.views import AlertEventView, Principal, Role, age_text, event_text, order_text, unit_text
 
@@ -43,6 +44,9 @@ def _templates(request: Request) -> Jinja2Templates:
         templates.env.filters["num"] = _num
         templates.env.globals["site_name"] = app.state.site_name
         templates.env.globals["contacts"] = getattr(app.state, "contacts", None)  # who to call (api.ports.Contacts)
+        templates.env.globals["rule_needs"] = lambda rule_id: (
+            app.state.history.rule_needs(rule_id) if getattr(app.state, "history", None) else {}
+        )
         app.state.templates = templates
     templates_: Jinja2Templates = app.state.templates
     return templates_
@@ -303,10 +307,13 @@ def unack_form(request: Request, alert_id: int, who: Who, services: Svc, csrf_to
 def resolve_form(
     request: Request, alert_id: int, who: Who, services: Svc, csrf_token: Csrf = "", next_url: Next = "/",
     comment: Comment = "", reason: Annotated[str, Form(max_length=30), AfterValidator(_no_nul)] = "",
+    actions: Annotated[list[str], Form(max_length=5)] = [],  # noqa: B006 - the cold-chain questions
+    stock_affected: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    answers: dict[str, Any] = {"actions": actions, "stock_affected": stock_affected} if actions or stock_affected else {}
     return _act(
         request, who, Role.STAFF, csrf_token, next_url,
-        lambda: services.resolve(alert_id, actor=who.username, reason=reason, comment=comment.strip()),
+        lambda: services.resolve(alert_id, actor=who.username, reason=reason, comment=comment.strip(), **answers),
         lambda: _done(services, alert_id, "Resolved {alert}"),
     )
 
@@ -343,12 +350,14 @@ def equipment_page(request: Request, who: Who, services: Svc, kind: Annotated[st
 
 
 @router.get("/equipment/{equipment_id}", response_class=HTMLResponse)
-def equipment_detail(request: Request, equipment_id: str, who: Who, services: Svc) -> Response:
+def equipment_detail(
+    request: Request, equipment_id: str, who: Who, services: Svc, span: Annotated[str, Query(max_length=4)] = "24h"
+) -> Response:
     try:
         item = services.get_equipment(equipment_id)
     except NotFoundError as exc:
         return render(request, "missing.html", who, 404, what=str(exc))
-    return render(request, "equipment_detail.html", who, item=item, **_people(services))
+    return render(request, "equipment_detail.html", who, item=item, chart=chart_section(request, equipment_id, span), **_people(services))
 
 
 @router.get("/unknown-sources", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ never blocks: hot routes skip the thread pool when memory can answer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -160,7 +160,16 @@ class AlertActions(Protocol):
 
     def unacknowledge(self, alert_id: int, *, actor: str, comment: str) -> AlertView: ...
 
-    def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str) -> AlertView: ...
+    def resolve(
+        self,
+        alert_id: int,
+        *,
+        actor: str,
+        reason: str,
+        comment: str,
+        actions: Sequence[str] = (),
+        stock_affected: str | None = None,
+    ) -> AlertView: ...
 
     def assign(self, alert_id: int, *, actor: str, assignee: str, comment: str) -> AlertView: ...
 

@@ -37,6 +37,10 @@ class ResolveBody(Body):
         description="Why it is over. 'other' needs a comment."
     )
     comment: str = Field("", max_length=2000)
+    actions: list[
+        Literal["moved_stock", "quarantined_stock", "called_manufacturer", "adjusted_thermostat", "other"]
+    ] = Field([], max_length=5, description="Cold chain: what was done about the stock and the unit.")
+    stock_affected: Literal["yes", "no", "unknown"] | None = Field(None, description="Cold chain: was stock affected?")
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "fixed", "comment": "Door was ajar; closed it"}]}

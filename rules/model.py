@@ -90,6 +90,8 @@ class Rule:
     # Rules (ids, on the same subject) whose alert this one replaces while it is open: "toner low
     # and no cartridge" says all that "toner low" says, so the coordinator sees one alert.
     supersedes: frozenset[str] = frozenset()
+    # Actions ("ack", "resolve") refused without a comment: an inspector asks who did what.
+    require_comment: frozenset[str] = frozenset()
 
     @property
     def metric_is_pattern(self) -> bool:

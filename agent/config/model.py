@@ -61,6 +61,7 @@ class DatabaseConfig(Section):
     url_file: Path | None = None
     data_dir: Path = Path("data")
     history_retention: Duration = timedelta(days=30)
+    cold_chain_retention: Duration = timedelta(days=3 * 365 + 1)  # readings of cold-chain units
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     flush_interval: Duration = timedelta(milliseconds=200)
     queue_size: int = Field(default=50_000, ge=100)
@@ -88,6 +89,18 @@ class MatchConfig(Section):
 Pair = tuple[float, float]
 
 
+class CumulativeConfig(Section):
+    limit: Duration  # total time out of range that opens the alert, e.g. 60m
+    window: Duration = timedelta(hours=24)  # rolling window the total is counted in
+
+
+class ColdChainConfig(Section):
+    hot_above: float | None = None
+    cold_below: float | None = None
+    consecutive: Duration | None = None  # out of range continuously this long
+    cumulative: CumulativeConfig | None = None
+
+
 class RuleConfig(Section):
     id: str
     metric: str
@@ -110,6 +123,8 @@ class RuleConfig(Section):
     window: Duration = timedelta(minutes=10)
     absent_for: Duration | None = None
     hold: Duration = Field(default=timedelta(0), alias="for")
+    cold_chain: ColdChainConfig | None = None
+    require_comment: list[Literal["ack", "resolve"]] = []
     severity: Literal["info", "warning", "critical"] = "warning"
     team: str = ""
     message: str = ""
@@ -164,8 +179,19 @@ class WeeklySummaryConfig(Section):
     offline_pct: float = Field(default=10.0, ge=0, le=100)  # list equipment offline more than this share of the week
 
 
+class ColdChainReportConfig(Section):
+    enabled: bool = True
+    day: int = Field(default=1, ge=1, le=28)  # day of the month it goes out, for the month before
+    at: str = "07:00"
+    recipients: list[str] = []  # besides the unit's team (teams.<id>.emails)
+    retry_for: Duration = timedelta(hours=6)
+
+    _clock = field_validator("at")(RestockReportConfig._clock.__func__)  # type: ignore[attr-defined]
+
+
 class NotificationsConfig(WindowsMixin):
     smtp: SmtpConfig = SmtpConfig()
+    cold_chain_report: ColdChainReportConfig = ColdChainReportConfig()
     restock_report: RestockReportConfig = RestockReportConfig()
     weekly_summary: WeeklySummaryConfig = WeeklySummaryConfig()
     coordinator_emails: list[str] = []

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent.config.model import AgentConfig
-from agent.config.rules_build import build_rule
+from agent.config.rules_build import build_cold_chain, build_rule
+from rules.cold_chain import validate_spec
 from rules.model import validate_rule
 
 Problem = tuple[tuple[Any, ...], str, str]
@@ -25,8 +26,12 @@ def check_semantics(config: AgentConfig) -> list[Problem]:
         except ValueError as exc:
             problems.append((("rules", index), f"rule '{rule_config.id}' {exc}", ""))
             continue
-        for problem in validate_rule(rule):
-            problems.append((("rules", index), f"rule '{rule_config.id}' {problem}", ""))
+        if rule_config.cold_chain is not None:
+            for problem, fix in validate_spec(build_cold_chain(rule_config)):
+                problems.append((("rules", index, "cold_chain"), f"cold-chain rule '{rule_config.id}' {problem}", fix))
+        else:
+            for problem in validate_rule(rule):
+                problems.append((("rules", index), f"rule '{rule_config.id}' {problem}", ""))
         for ref in rule_config.match.equipment:
             if ref not in equipment_ids:
                 problems.append(

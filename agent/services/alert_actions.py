@@ -3,6 +3,7 @@ so it is ordered with the readings and a second, simultaneous action sees the fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 
 from sqlalchemy import update
@@ -14,6 +15,17 @@ from agent.storage.models import Alert
 from rules.alerts import HUMAN_RESOLVE_REASONS, ActionRefused, AlertStatus, ResolveReason
 
 TIMEOUT = 30.0
+# What an inspector asks after a cold-chain excursion: what was done, and was stock affected.
+CORRECTIVE_ACTIONS = ("moved_stock", "quarantined_stock", "called_manufacturer", "adjusted_thermostat", "other")
+STOCK_AFFECTED = ("yes", "no", "unknown")
+_VERB = {"ack": "acknowledge", "resolve": "resolve"}
+
+
+def _require_comment(ctx: CommandContext, alert: Alert, action: str, comment: str) -> None:
+    """A rule with `require_comment: [ack, resolve]` refuses those actions without a comment."""
+    rule = ctx.engine.rule_by_id(alert.rule_id)
+    if rule is not None and action in rule.require_comment and not comment.strip():
+        raise Invalid("comment", f"a comment is required to {_VERB[action]} this alert: say what was done")
 
 
 def _load(ctx: CommandContext, alert_id: int) -> Alert:
@@ -32,6 +44,7 @@ def acknowledge(pipeline: Pipeline, *, alert_id: int, actor: str, comment: str =
         alert = _load(ctx, alert_id)
         if alert.status == AlertStatus.RESOLVED.value:
             raise Conflict(f"alert {alert_id} is already resolved (by {alert.resolved_by or 'the system'})")
+        _require_comment(ctx, alert, "ack", comment)
         try:
             transition = ctx.engine.acknowledge(alert.rule_id, alert.subject, at=ctx.now, actor=actor, comment=comment)
         except ActionRefused as exc:
@@ -57,7 +70,16 @@ def unacknowledge(pipeline: Pipeline, *, alert_id: int, actor: str, comment: str
     return _wait(pipeline.call(run))
 
 
-def resolve(pipeline: Pipeline, *, alert_id: int, actor: str, reason: str, comment: str = "") -> int:
+def resolve(
+    pipeline: Pipeline,
+    *,
+    alert_id: int,
+    actor: str,
+    reason: str,
+    comment: str = "",
+    actions: Sequence[str] = (),
+    stock_affected: str | None = None,
+) -> int:
     try:
         why = ResolveReason(reason)
     except ValueError:
@@ -67,16 +89,36 @@ def resolve(pipeline: Pipeline, *, alert_id: int, actor: str, reason: str, comme
         raise Invalid("reason", f"reason must be one of: {allowed}")
     if why is ResolveReason.OTHER and not comment.strip():
         raise Invalid("comment", "say what happened when the reason is 'other'")
+    unknown = [a for a in actions if a not in CORRECTIVE_ACTIONS]
+    if unknown:
+        raise Invalid("actions", f"unknown action {unknown[0]!r}; choose from: {', '.join(CORRECTIVE_ACTIONS)}")
+    if stock_affected is not None and stock_affected not in STOCK_AFFECTED:
+        raise Invalid("stock_affected", f"stock_affected must be one of: {', '.join(STOCK_AFFECTED)}")
 
     def run(ctx: CommandContext) -> int:
         alert = _load(ctx, alert_id)
         if alert.status == AlertStatus.RESOLVED.value:
             raise Conflict(f"alert {alert_id} was already resolved by {alert.resolved_by or 'the system'}")
+        _require_comment(ctx, alert, "resolve", comment)
         try:
             transition = ctx.engine.resolve(alert.rule_id, alert.subject, at=ctx.now, actor=actor, reason=why, comment=comment)
         except ActionRefused as exc:
             raise Conflict(str(exc)) from None
         ctx.apply([transition])
+        if actions or stock_affected is not None:
+            add_event(
+                ctx.session,
+                alert_id=alert_id,
+                at=ctx.now,
+                kind="corrective-action",
+                actor=actor,
+                comment=comment,
+                from_status=AlertStatus.RESOLVED.value,
+                to_status=AlertStatus.RESOLVED.value,
+                severity=alert.severity,
+                value=alert.last_value,
+                details={"actions": list(actions), "stock_affected": stock_affected},
+            )
         return alert_id
 
     return _wait(pipeline.call(run))

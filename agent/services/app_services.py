@@ -251,8 +251,8 @@ class AppServices(
         return self.get_alert(alert_id)
 
     @_translated
-    def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str) -> AlertView:
-        alert_actions.resolve(self.pipeline, alert_id=alert_id, actor=actor, reason=reason, comment=comment)
+    def resolve(self, alert_id: int, *, actor: str, reason: str, comment: str, **answers: Any) -> AlertView:
+        alert_actions.resolve(self.pipeline, alert_id=alert_id, actor=actor, reason=reason, comment=comment, **answers)
         self._generation += 1  # before the listener runs: the caller's next read must see it
         return self.get_alert(alert_id)
 

@@ -368,3 +368,36 @@ class AckLinkUse(Base):
     recipient: Mapped[str] = mapped_column(String(300))
     account: Mapped[str] = mapped_column(String(100))
     used_at: Mapped[datetime]
+
+
+class ExcursionRecord(Base):
+    """A cold-chain excursion (rules/cold_chain.py), kept whether or not an alert opened."""
+
+    __tablename__ = "excursions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(String(150))
+    subject: Mapped[str] = mapped_column(String(100))
+    metric: Mapped[str] = mapped_column(String(120))
+    side: Mapped[str] = mapped_column(String(10))  # hot or cold
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime | None] = mapped_column(nullable=True)  # first reading back in range
+    last_at: Mapped[datetime]  # last reading out of range
+    extreme: Mapped[float] = mapped_column(Float)  # peak (hot) or trough (cold)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject", "start_at", name="uq_excursions_rule_id"),
+        Index("ix_excursions_subject_start", "subject", "start_at"),
+    )
+
+
+class ReadingHourly(Base):
+    """Numeric readings rolled up per hour (min, max, sum, count), so a 30-day chart reads 720
+    rows instead of 43,200. Rebuilt from `readings` for whole hours (agent/storage/rollups.py)."""
+
+    __tablename__ = "readings_hourly"
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(120), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    sum: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)

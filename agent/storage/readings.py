@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, and_, delete, select
 from sqlalchemy.orm import Session
 
 from agent.storage.models import LatestReading, ReadingHistory
@@ -74,11 +74,32 @@ def load_latest(session: Session, subject: str | None = None) -> list[LatestRead
     return list(session.scalars(query))
 
 
-def prune_history(session: Session, *, older_than: datetime, batch: int = 10_000) -> int:
-    """Delete history older than the retention, in chunks so a big prune doesn't hold the writer long."""
+def prune_history(
+    session: Session,
+    *,
+    older_than: datetime,
+    batch: int = 10_000,
+    keep_subjects: Collection[str] = (),
+    keep_older_than: datetime | None = None,
+) -> int:
+    """Delete history older than the retention, in chunks so a big prune doesn't hold the writer long.
+
+    Readings of `keep_subjects` (cold-chain units: an inspector asks for three years) are kept
+    until `keep_older_than` instead."""
+    total = _prune(session, ReadingHistory.ts < older_than, keep_subjects, batch)
+    if keep_subjects and keep_older_than is not None:
+        total += _prune(
+            session, and_(ReadingHistory.ts < keep_older_than, ReadingHistory.subject.in_(list(keep_subjects))), (), batch
+        )
+    return total
+
+
+def _prune(session: Session, condition: Any, skip: Collection[str], batch: int) -> int:
+    if skip:
+        condition = and_(condition, ReadingHistory.subject.not_in(list(skip)))
     total = 0
     while True:
-        ids = list(session.scalars(select(ReadingHistory.id).where(ReadingHistory.ts < older_than).limit(batch)))
+        ids = list(session.scalars(select(ReadingHistory.id).where(condition).limit(batch)))
         if not ids:
             return total
         session.execute(delete(ReadingHistory).where(ReadingHistory.id.in_(ids)))

@@ -113,7 +113,10 @@ def unacknowledge(alert_id: AlertId, body: AckBody, services: Svc, who: Principa
     summary="Resolve with a reason; a second, simultaneous resolve gets 409",
 )
 def resolve(alert_id: AlertId, body: ResolveBody, services: Svc, who: Principal = staff) -> AlertView:
-    return services.resolve(alert_id, actor=who.username, reason=body.reason, comment=body.comment)
+    return services.resolve(
+        alert_id, actor=who.username, reason=body.reason, comment=body.comment,
+        actions=body.actions, stock_affected=body.stock_affected,
+    )
 
 
 @router.post(

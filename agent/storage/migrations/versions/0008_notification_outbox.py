@@ -1,7 +1,7 @@
 """notification outbox, delivery attempts and one-tap link uses
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 00:00:00
 
 Each notification is written to notification_outbox in the transaction of the alert change that
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0004'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
