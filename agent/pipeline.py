@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.storage.alerts import AlertStore, AppliedTransition
 from agent.storage.readings import write_readings
+from agent.storage.receipts import write_receipts
+from collectors.sink import Receipt
 from rules.alerts import Transition
 from rules.engine import Engine
 from rules.reading import Reading
@@ -60,6 +62,7 @@ class CommandContext:
 class _Batch:
     readings: list[Reading]
     callbacks: list[Callable[[], None]]
+    receipts: Sequence[Receipt] = ()
 
 
 @dataclass
@@ -142,7 +145,13 @@ class Pipeline:
         return self._queued_readings
 
     # ------------------------------------------------------------------ ReadingSink
-    def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
+    def submit(
+        self,
+        readings: Sequence[Reading],
+        *,
+        on_stored: Callable[[], None] | None = None,
+        receipts: Sequence[Receipt] = (),
+    ) -> None:
         if not readings and on_stored is None:
             return
         with self._space:
@@ -152,7 +161,7 @@ class Pipeline:
                 self.stats["submit_waits"] += 1
                 self._space.wait(timeout=1.0)
             self._queued_readings += len(readings)
-        self._queue.put(_Batch(list(readings), [on_stored] if on_stored else []))
+        self._queue.put(_Batch(list(readings), [on_stored] if on_stored else [], receipts))
 
     def reject(self, *, source: str, reason: str, detail: str) -> None:
         self.rejects[(source, reason)] += 1
@@ -241,15 +250,16 @@ class Pipeline:
     def _write(self, batches: list[_Batch]) -> None:
         readings = [r for b in batches for r in b.readings]
         callbacks = [cb for b in batches for cb in b.callbacks]
+        receipts = [r for b in batches for r in b.receipts]
         attempt = 0
         while True:
             try:
-                applied = self._write_once(readings)
+                applied = self._write_once(readings, receipts)
                 break
             except (OperationalError, DBAPIError) as exc:
                 attempt += 1
                 if not _transient(exc):
-                    applied = self._write_isolating(readings)
+                    applied = self._write_isolating(readings, receipts)
                     break
                 delay = min(self.retry_delay * 2 ** min(attempt, 6), 30.0)
                 log.warning("storage write failed, retrying in %.1fs (attempt %d): %s", delay, attempt, exc)
@@ -267,7 +277,7 @@ class Pipeline:
         if applied:
             self._emit(applied)
 
-    def _write_once(self, readings: list[Reading]) -> list[AppliedTransition]:
+    def _write_once(self, readings: list[Reading], receipts: Sequence[Receipt] = ()) -> list[AppliedTransition]:
         with self.sessions() as session:
             derived: list[Reading] = []
             for hook in self.reading_hooks:
@@ -277,11 +287,12 @@ class Pipeline:
             everything = derived + readings if derived else readings
             transitions = self.engine.evaluate_many(everything)
             write_readings(session, everything)
+            write_receipts(session, receipts, self.clock())
             applied = self.alerts.apply(session, transitions)
             session.commit()
             return applied
 
-    def _write_isolating(self, readings: list[Reading]) -> list[AppliedTransition]:
+    def _write_isolating(self, readings: list[Reading], receipts: Sequence[Receipt]) -> list[AppliedTransition]:
         """A batch that storage refuses for good: store readings one by one, count the few it refuses."""
         self._resync_after_failure()
         applied: list[AppliedTransition] = []
@@ -293,6 +304,10 @@ class Pipeline:
                 self.rejects[("storage", "refused")] += 1
                 log.error("storage refused a reading %s/%s: %s", reading.subject, reading.metric, exc.orig)
                 self._resync_after_failure()
+        if receipts:  # after the readings they stand for: a crash in between gives a copy, not a loss
+            with self.sessions() as session:
+                write_receipts(session, receipts, self.clock())
+                session.commit()
         return applied
 
     def _resync_after_failure(self) -> None:

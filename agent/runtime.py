@@ -23,7 +23,9 @@ from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
 from agent.storage.models import Alert
 from agent.storage.readings import prune_history
+from agent.storage.receipts import load_receipts
 from agent.unknown_sources import UnknownSourceLog
+from collectors.sink import Receipt
 from rules.engine import Engine, EngineSettings
 from rules.model import Rule
 from rules.reading import Reading
@@ -40,7 +42,13 @@ class _PollTracker:
         self.clock = clock
         self.last_success: dict[str, float] = {}
 
-    def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
+    def submit(
+        self,
+        readings: Sequence[Reading],
+        *,
+        on_stored: Callable[[], None] | None = None,
+        receipts: Sequence[Receipt] = (),
+    ) -> None:
         if readings:
             source = readings[0].source.split(":", 1)[0] or "unknown"
             self.metrics.readings_in.labels(source).inc(len(readings))
@@ -51,7 +59,7 @@ class _PollTracker:
             else:
                 if source != "snmp":
                     self.last_success[source] = self.clock().timestamp()
-        self.pipeline.submit(readings, on_stored=on_stored)
+        self.pipeline.submit(readings, on_stored=on_stored, receipts=receipts)
 
     def reject(self, *, source: str, reason: str, detail: str) -> None:
         self.pipeline.reject(source=source, reason=reason, detail=detail)
@@ -284,6 +292,7 @@ class Runtime:
             known_skus=frozenset(s.sku for s in self.config.supplies),
             scales=scales,
             clock=self.clock,
+            receipts=lambda client_id: load_receipts(self.sessions, client_id),
         )
         self.dispatcher.publish_alert = self.mqtt.publish_alert
         self.mqtt.start()
