@@ -194,7 +194,8 @@ class Runtime:
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
         checks["scheduler"] = {"ok": bool(self.scheduler is not None and self.scheduler.running)}
         if self.config.mqtt is not None:
-            checks["mqtt"] = {"ok": bool(self.mqtt is not None and self.mqtt.connected)}
+            connected = bool(self.mqtt is not None and self.mqtt.connected)
+            checks["mqtt"] = {"ok": connected} if connected else {"ok": False, "error": "broker not connected"}
         checks["last_successful_poll"] = {
             name: datetime.fromtimestamp(ts).astimezone().isoformat() for name, ts in self.sink.last_success.items()
         }

@@ -24,11 +24,12 @@ def agent_yaml(
     api_port: int | None = None,
     database: str = "",
     extra: str = "",
+    mqtt_extra: str = "",
 ) -> Path:
     """A one-site config: fridge-2 with a 2-8 °C rule; MQTT and the API only when given ports."""
     data_dir = tmp_path / "data"
     db = database or f"{{data_dir: {data_dir}, flush_interval: 50ms}}"
-    mqtt = f"mqtt: {{url: 'mqtt://127.0.0.1:{broker_port}', client_id: {client_id}}}\n" if broker_port else ""
+    mqtt = f"mqtt: {{url: 'mqtt://127.0.0.1:{broker_port}', client_id: {client_id}{mqtt_extra}}}\n" if broker_port else ""
     api = (
         f"api: {{host: 127.0.0.1, port: {api_port}, cookie_secure: false}}\n"
         if api_port
