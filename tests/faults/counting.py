@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from agent.storage.db import create_db_engine, session_factory
 from agent.storage.models import Alert, ReadingHistory
+from tests.support.mosquitto import QosPublisher
 
 
 class StoredReadings:
@@ -39,3 +40,9 @@ class StoredReadings:
 
 def duplicates(values: Counter[float]) -> list[float]:
     return sorted(v for v, n in values.items() if n > 1)
+
+
+def subscribed(publisher: QosPublisher, stored: StoredReadings) -> bool:
+    """Until the agent's session exists on the broker a publish goes nowhere: poke another metric."""
+    publisher.publish("facility/riverside/equipment/fridge-2/humidity_pct", b"40")
+    return stored.count("humidity_pct") >= 1
