@@ -107,6 +107,7 @@ class Pipeline:
         self.unknown_sinks: list[Callable[[str, str, str, datetime], None]] = []
         self.stats: Counter[str] = Counter()
         self.last_batch_at: datetime | None = None
+        self.full_since: datetime | None = None  # set while collectors wait for room (shown on /readyz)
 
     # ------------------------------------------------------------------ lifecycle
     def restore(self) -> int:
@@ -159,6 +160,13 @@ class Pipeline:
             # MQTT then leaves messages with the broker), it never drops.
             while self._queued_readings and self._queued_readings + len(readings) > self.queue_size:
                 self.stats["submit_waits"] += 1
+                if self.full_since is None:
+                    self.full_since = self.clock()
+                    log.warning(
+                        "pipeline queue full: %d readings wait for storage; collectors are held back "
+                        "(MQTT messages stay with the broker, unacknowledged) until storage catches up",
+                        self._queued_readings,
+                    )
                 self._space.wait(timeout=1.0)
             self._queued_readings += len(readings)
         self._queue.put(_Batch(list(readings), [on_stored] if on_stored else [], receipts))
@@ -267,6 +275,9 @@ class Pipeline:
         with self._space:
             self._queued_readings -= len(readings)
             self._space.notify_all()
+            if self.full_since is not None and self._queued_readings <= self.queue_size // 2:
+                log.warning("pipeline queue has room again (full since %s)", self.full_since.isoformat())
+                self.full_since = None
         self.stats["readings_stored"] += len(readings)
         self.last_batch_at = self.clock()
         for cb in callbacks:

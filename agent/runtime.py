@@ -16,6 +16,7 @@ from agent.catalog import build_rules, build_subjects
 from agent.clock import utc_now
 from agent.config import AgentConfig
 from agent.metrics import AgentMetrics, CallbackCollector
+from agent.metrics_pipeline import PipelineQueueCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.pipeline import Pipeline
 from agent.scheduler import add_interval_job, create_scheduler
@@ -84,6 +85,7 @@ class Runtime:
         self.live: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_alert_counts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ build
     def build(self) -> Runtime:
@@ -139,6 +141,7 @@ class Runtime:
                 last_poll=lambda: dict(self.sink.last_success),
             )
         )
+        self.metrics.add_collector(PipelineQueueCollector(self.pipeline))
         return self
 
     def _team_emails(self) -> dict[str, list[str]]:
@@ -178,9 +181,15 @@ class Runtime:
         return counts
 
     def _alerts_by_state(self) -> dict[str, int]:
-        with self.sessions() as session:
-            rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
-        return {status: count for status, count in rows}
+        # /metrics must answer while the database is down (that is when it is needed): last counts.
+        try:
+            with self.sessions() as session:
+                rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
+        except Exception:  # noqa: BLE001
+            log.debug("alert counts for /metrics unavailable", exc_info=True)
+            return self._last_alert_counts
+        self._last_alert_counts = {status: count for status, count in rows}
+        return self._last_alert_counts
 
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> dict[str, Any]:
@@ -192,6 +201,8 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001
             checks["storage"] = {"ok": False, "error": str(exc)}
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
+        if self.pipeline.full_since is not None:
+            checks["pipeline"].update(ok=False, error=f"queue full since {self.pipeline.full_since.isoformat()}")
         checks["scheduler"] = {"ok": bool(self.scheduler is not None and self.scheduler.running)}
         if self.config.mqtt is not None:
             connected = bool(self.mqtt is not None and self.mqtt.connected)
