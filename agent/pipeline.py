@@ -108,6 +108,7 @@ class Pipeline:
         self.stats: Counter[str] = Counter()
         self.last_batch_at: datetime | None = None
         self.full_since: datetime | None = None  # set while collectors wait for room (shown on /readyz)
+        self.write_failing: str | None = None  # why storage refuses writes right now (shown on /readyz)
 
     # ------------------------------------------------------------------ lifecycle
     def restore(self) -> int:
@@ -270,8 +271,18 @@ class Pipeline:
                     applied = self._write_isolating(readings, receipts)
                     break
                 delay = min(self.retry_delay * 2 ** min(attempt, 6), 30.0)
+                if self.write_failing is None:
+                    self.write_failing = f"writes failing since {self.clock().isoformat()}: {_storage_problem(exc)}"
+                if _storage_problem(exc) == "disk full":
+                    log.error(
+                        "storage is full: %d readings wait in memory, unacknowledged; free disk space "
+                        "(retrying in %.1fs, attempt %d)", len(readings), delay, attempt,
+                    )
                 log.warning("storage write failed, retrying in %.1fs (attempt %d): %s", delay, attempt, exc)
                 time.sleep(delay)
+        if self.write_failing is not None:
+            log.warning("storage writes work again (%s)", self.write_failing)
+            self.write_failing = None
         with self._space:
             self._queued_readings -= len(readings)
             self._space.notify_all()
@@ -336,6 +347,16 @@ class Pipeline:
                 listener(applied)
             except Exception:  # noqa: BLE001 - a broken notifier must not stop storage
                 log.exception("transition listener failed")
+
+
+def _storage_problem(exc: DBAPIError) -> str:
+    """A short, fixed label for people (no raw driver text on /readyz)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "full" in text or "no space" in text:
+        return "disk full"
+    if "locked" in text or "busy" in text:
+        return "database locked"
+    return "database unavailable"
 
 
 def _transient(exc: DBAPIError) -> bool:

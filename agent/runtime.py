@@ -197,7 +197,9 @@ class Runtime:
         try:
             with self.db.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            checks["storage"] = {"ok": True}
+            checks["storage"] = {"ok": self.pipeline.write_failing is None}
+            if self.pipeline.write_failing is not None:
+                checks["storage"]["error"] = self.pipeline.write_failing
         except Exception as exc:  # noqa: BLE001
             checks["storage"] = {"ok": False, "error": str(exc)}
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
