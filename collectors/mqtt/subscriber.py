@@ -32,6 +32,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collectors.mqtt.batching import Batcher
 from collectors.mqtt.config import MqttSettings
+from collectors.mqtt.fastclient import FastClient, ack_all
 from collectors.mqtt.messages import (
     Accepted,
     Ignored,
@@ -126,7 +127,7 @@ class MqttSubscriber:
         self._barrier_mid: int | None = None
         self._seen: OrderedDict[int, _Delivery] = OrderedDict()
         self._unacked = 0
-        self._client: mqtt.Client | None = None
+        self._client: FastClient | None = None
         self._batcher: Batcher[_Pending] | None = None
         self._batch_max = batch_max
         self._batch_delay_s = batch_delay_s
@@ -263,10 +264,10 @@ class MqttSubscriber:
 
     # -- paho plumbing -------------------------------------------------------------------
 
-    def _build_client(self) -> mqtt.Client:
+    def _build_client(self) -> FastClient:
         s = self.settings
         v5 = s.protocol == "5"
-        client = mqtt.Client(
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -536,15 +537,18 @@ class MqttSubscriber:
                 waiters, delivery.waiters = delivery.waiters, []
                 to_ack.append((delivery, waiters))
         acked: list[_Delivery] = []
+        mids: list[int] = []
         with self._conn_lock:  # generation changes hold it: an ack never lands on a newer connection
             client = self._client
             live = self._connected and client is not None
             current = self._generation
             for delivery, waiters in to_ack:
                 for generation, mid, qos in waiters:
-                    if qos and live and generation == current and client is not None:
-                        client.ack(mid, qos)
+                    if qos and live and generation == current:
+                        mids.append(mid)
                         acked.append(delivery)
+            if client is not None and mids:
+                ack_all(client, mids)  # one write for the batch
         with self._lock:
             for delivery in acked:
                 delivery.acked = True
