@@ -8,7 +8,8 @@ Delivery guarantees:
 - An ack is sent only on the connection that delivered the message. After a reconnect the
   broker redelivers unacked messages; a bounded memory of recent messages drops the copies
   (a reading whose timestamp came from the payload is the same observation however often
-  it arrives; without one, only broker redeliveries, flagged dup, are recognised).
+  it arrives; without one, only broker redeliveries, flagged dup, are recognised; with a
+  receipts loader also after a crash: collectors/mqtt/receipts.py).
 - on_message never raises: every failure is counted and logged, rate-limited.
 """
 
