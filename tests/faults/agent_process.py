@@ -79,7 +79,7 @@ class AgentProcess:
 
 
 def readyz(port: int) -> tuple[int, dict[str, Any]]:
-    response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=15)
     return response.status_code, response.json()
 
 
@@ -87,7 +87,7 @@ def metric_value(port: int, name: str, **labels: str) -> float:
     """One sample of /metrics (0 when absent)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=15).text
     total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -96,5 +96,5 @@ def metric_value(port: int, name: str, **labels: str) -> float:
     return total
 
 
-def wait_ready(port: int, timeout: float = 30) -> None:
+def wait_ready(port: int, timeout: float = 120) -> None:
     wait_until(lambda: readyz(port)[0] == 200, timeout, 0.2, "agent /readyz 200")

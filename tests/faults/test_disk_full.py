@@ -72,21 +72,21 @@ def test_disk_full_says_so_and_loses_nothing_acknowledged(tmp_path: Path, small_
     try:
         agent.start()
         wait_ready(api_port)
-        wait_until(lambda: subscribed(publisher, stored), 30, 0.5, "agent subscribed and storing")
+        wait_until(lambda: subscribed(publisher, stored), 120, 0.5, "agent subscribed and storing")
         publish(200)
-        wait_until(lambda: stored.count() == sent, 20, 0.1, "first readings stored")
+        wait_until(lambda: stored.count() == sent, 60, 0.1, "first readings stored")
         acknowledged = stored.count()
         fill(filler)
         publish(2000)
         status, body = wait_until(
             lambda: (r := readyz(api_port))[0] == 503 and r[1]["checks"]["storage"].startswith("failing") and r,
-            60, 0.2, "/readyz to report the full disk",
+            120, 0.2, "/readyz to report the full disk",
         )
         assert "disk full" in body["checks"]["storage"], body
-        wait_until(lambda: "storage is full" in agent.output(), 10, 0.2, "the log to say the disk is full")
+        wait_until(lambda: "storage is full" in agent.output(), 60, 0.2, "the log to say the disk is full")
         assert stored.count() >= acknowledged  # what was stored before is all still there
         filler.unlink()
-        wait_until(lambda: stored.count() >= sent, 90, 0.2, f"all {sent} stored once space is back")
+        wait_until(lambda: stored.count() >= sent, 180, 0.2, f"all {sent} stored once space is back")
         wait_ready(api_port)
         assert agent.stop() == 0, agent.tail()
         assert not duplicates(stored.values())

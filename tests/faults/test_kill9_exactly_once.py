@@ -36,22 +36,22 @@ def test_kill9_twice_under_qos1_load_stores_each_bare_number_once(tmp_path: Path
 
     try:
         agent.start()
-        wait_until(subscribed, 30, 0.5, "agent subscribed and storing")
+        wait_until(subscribed, 120, 0.5, "agent subscribed and storing")
         # Distinct bare values, all above 8 °C: one alert opens and stays open.
         for i in range(N):
             publisher.publish(TOPIC, f"{9 + i / 10_000:.4f}".encode())
         kills = []
         for threshold in (N // 5, N // 2):
-            wait_until(lambda t=threshold: stored.count() >= t, 60, 0.01, f"{threshold} stored before kill -9")
+            wait_until(lambda t=threshold: stored.count() >= t, 120, 0.01, f"{threshold} stored before kill -9")
             agent.kill9()  # mid-stream: batches committed, their acks not all processed by the broker
             kills.append(stored.count())
             agent.start()
         publisher.wait_acked()
-        wait_until(lambda: stored.count() >= N, 90, 0.2, f"all {N} stored after the restarts")
+        wait_until(lambda: stored.count() >= N, 180, 0.2, f"all {N} stored after the restarts")
         # A marker after the backlog: any late copy would be stored before it.
         publisher.publish(TOPIC, b"9.9999")
         publisher.wait_acked()
-        wait_until(lambda: stored.count() >= N + 1, 30, 0.1, "marker stored")
+        wait_until(lambda: stored.count() >= N + 1, 120, 0.1, "marker stored")
         assert agent.stop() == 0, agent.tail()
         values = stored.values()
         twice = duplicates(values)

@@ -55,21 +55,21 @@ def test_postgres_restarted_under_load_buffers_refuses_visibly_and_loses_nothing
         try:
             agent.start()
             wait_ready(api_port)
-            wait_until(lambda: subscribed(publisher, stored), 30, 0.5, "agent subscribed and storing")
+            wait_until(lambda: subscribed(publisher, stored), 120, 0.5, "agent subscribed and storing")
             publish(100)
-            wait_until(lambda: stored.count() == sent, 20, 0.1, "first readings stored")
+            wait_until(lambda: stored.count() == sent, 60, 0.1, "first readings stored")
             pg.stop()
             publish(1000)  # five times what the queue holds
             status, body = wait_until(
                 lambda: (r := readyz(api_port))[0] == 503 and r[1]["checks"]["pipeline"].startswith("failing") and r,
-                30, 0.2, "/readyz to report the full queue",
+                120, 0.2, "/readyz to report the full queue",
             )
             assert "queue full" in body["checks"]["pipeline"], body
             assert metric_value(api_port, "facility_pipeline_queue_full") == 1
             assert metric_value(api_port, "facility_pipeline_queue_full_waits_total") >= 1
             assert "pipeline queue full" in agent.output()
             pg.start()
-            wait_until(lambda: stored.count() >= sent, 90, 0.2, f"all {sent} stored after the restart")
+            wait_until(lambda: stored.count() >= sent, 180, 0.2, f"all {sent} stored after the restart")
             wait_ready(api_port)
             assert metric_value(api_port, "facility_pipeline_queue_full") == 0
             assert agent.stop() == 0, agent.tail()

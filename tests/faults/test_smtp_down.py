@@ -49,16 +49,16 @@ def test_smtp_down_at_the_scheduled_time_report_goes_out_once_when_back(tmp_path
     try:
         agent.start()
         # Due at start (catch-up); the relay refuses the connection: the claim waits for a retry.
-        wait_until(lambda: (c := claim()) is not None and c[0] == "retrying", 30, 0.2, "a failed first attempt")
-        wait_until(lambda: "restock-report" in agent.output() and "Connection refused" in agent.output(), 10, 0.2, "logged")
+        wait_until(lambda: (c := claim()) is not None and c[0] == "retrying", 120, 0.2, "a failed first attempt")
+        wait_until(lambda: "restock-report" in agent.output() and "Connection refused" in agent.output(), 60, 0.2, "logged")
         assert smtp.messages() == []
         smtp.start()
-        wait_until(lambda: len(smtp.messages()) == 1, 30, 0.2, "the report once the relay is back")
-        wait_until(lambda: claim() == ("sent", claim()[1]) and claim()[1] >= 2, 10, 0.2, "claim sent")  # type: ignore[index]
+        wait_until(lambda: len(smtp.messages()) == 1, 120, 0.2, "the report once the relay is back")
+        wait_until(lambda: claim() == ("sent", claim()[1]) and claim()[1] >= 2, 60, 0.2, "claim sent")  # type: ignore[index]
         assert agent.stop() == 0, agent.tail()
         # A restart finds the day's claim sent and sends nothing more.
         agent.start()
-        wait_until(lambda: agent.output().count("facility-agent running") >= 2, 30, 0.2, "second run started")
+        wait_until(lambda: agent.output().count("facility-agent running") >= 2, 120, 0.2, "second run started")
         assert agent.stop() == 0, agent.tail()
         assert len(smtp.messages()) == 1
         received = smtp.messages()[0]

@@ -68,15 +68,16 @@ equipment:
         try:
             agent.start()
             # Every dead device has missed once: from now on all 200 keep timing out together.
-            wait_until(lambda: dead_polled() >= DEAD, 90, 0.5, f"all {DEAD} dead devices polled once")
+            wait_until(lambda: dead_polled() >= DEAD, 240, 0.5, f"all {DEAD} dead devices polled once")
             start = len(polls("printer-ok"))
-            wait_until(lambda: len(polls("printer-ok")) >= start + POLLS + 1, 60, 0.5, f"{POLLS} more polls")
+            wait_until(lambda: len(polls("printer-ok")) >= start + POLLS + 1, 120, 0.5, f"{POLLS} more polls")
             assert agent.alive(), agent.tail()
             times = polls("printer-ok")[start:]
             gaps = [round(b - a, 2) for a, b in zip(times, times[1:], strict=False)]
-            # Interval 2 s with up to 1 s of jitter either way; a poll stuck behind the timeouts
-            # of 200 devices (1 s x 2 tries each, 32 at a time) would come about 12 s late.
-            assert max(gaps) <= INTERVAL_S * 2 + 0.5, gaps
+            # Interval 2 s with up to 1 s of jitter either way, and slack for a loaded machine; a
+            # poll queued behind 200 devices' timeouts (1 s x 2 tries each, 32 at a time) waits
+            # about 12 s each round (without the separate lane: no poll for over a minute).
+            assert max(gaps) <= INTERVAL_S * 3 + 1, gaps
             assert agent.stop() == 0, agent.tail()
         finally:
             if agent.alive():

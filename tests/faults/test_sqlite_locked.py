@@ -47,9 +47,9 @@ def test_sqlite_write_locked_5s_writes_wait_and_retry(tmp_path: Path, broker: Mo
 
     try:
         agent.start()
-        wait_until(lambda: subscribed(publisher, stored), 30, 0.5, "agent subscribed and storing")
+        wait_until(lambda: subscribed(publisher, stored), 120, 0.5, "agent subscribed and storing")
         publish(100)
-        wait_until(lambda: stored.count() == sent, 10, 0.05, "first readings stored")
+        wait_until(lambda: stored.count() == sent, 60, 0.05, "first readings stored")
         before = stored.count()
         locker = subprocess.Popen(
             [sys.executable, "-c", LOCKER, str(db_path), str(LOCK_S)], stdout=subprocess.PIPE, text=True
@@ -61,7 +61,7 @@ def test_sqlite_write_locked_5s_writes_wait_and_retry(tmp_path: Path, broker: Mo
         assert stored.count() == before
         assert locker.stdout.readline().strip() == "released"
         assert locker.wait(10) == 0
-        wait_until(lambda: stored.count() >= sent, 40, 0.1, f"all {sent} stored after the lock")
+        wait_until(lambda: stored.count() >= sent, 180, 0.1, f"all {sent} stored after the lock")
         assert agent.alive(), agent.tail()
         assert agent.stop() == 0, agent.tail()
         assert not duplicates(stored.values())
