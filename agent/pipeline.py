@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.storage.alerts import AlertStore, AppliedTransition
 from agent.storage.readings import write_readings
+from agent.storage.receipts import write_receipts
+from collectors.sink import Receipt
 from rules.alerts import Transition
 from rules.engine import Engine
 from rules.reading import Reading
@@ -60,6 +62,7 @@ class CommandContext:
 class _Batch:
     readings: list[Reading]
     callbacks: list[Callable[[], None]]
+    receipts: Sequence[Receipt] = ()
 
 
 @dataclass
@@ -105,6 +108,8 @@ class Pipeline:
         self.stats: Counter[str] = Counter()
         self.stored: Counter[str] = Counter()  # committed readings by source kind (mqtt, snmp, ...)
         self.last_batch_at: datetime | None = None
+        self.full_since: datetime | None = None  # set while collectors wait for room (shown on /readyz)
+        self.write_failing: str | None = None  # why storage refuses writes right now (shown on /readyz)
 
     # ------------------------------------------------------------------ lifecycle
     def restore(self) -> int:
@@ -143,7 +148,13 @@ class Pipeline:
         return self._queued_readings
 
     # ------------------------------------------------------------------ ReadingSink
-    def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
+    def submit(
+        self,
+        readings: Sequence[Reading],
+        *,
+        on_stored: Callable[[], None] | None = None,
+        receipts: Sequence[Receipt] = (),
+    ) -> None:
         if not readings and on_stored is None:
             return
         with self._space:
@@ -151,9 +162,16 @@ class Pipeline:
             # MQTT then leaves messages with the broker), it never drops.
             while self._queued_readings and self._queued_readings + len(readings) > self.queue_size:
                 self.stats["submit_waits"] += 1
+                if self.full_since is None:
+                    self.full_since = self.clock()
+                    log.warning(
+                        "pipeline queue full: %d readings wait for storage; collectors are held back "
+                        "(MQTT messages stay with the broker, unacknowledged) until storage catches up",
+                        self._queued_readings,
+                    )
                 self._space.wait(timeout=1.0)
             self._queued_readings += len(readings)
-        self._queue.put(_Batch(list(readings), [on_stored] if on_stored else []))
+        self._queue.put(_Batch(list(readings), [on_stored] if on_stored else [], receipts))
 
     def reject(self, *, source: str, reason: str, detail: str) -> None:
         # By the source's kind only ("mqtt", not "mqtt:<topic>"): a series per topic is unbounded.
@@ -243,22 +261,36 @@ class Pipeline:
     def _write(self, batches: list[_Batch]) -> None:
         readings = [r for b in batches for r in b.readings]
         callbacks = [cb for b in batches for cb in b.callbacks]
+        receipts = [r for b in batches for r in b.receipts]
         attempt = 0
         while True:
             try:
-                applied = self._write_once(readings)
+                applied = self._write_once(readings, receipts)
                 break
             except (OperationalError, DBAPIError) as exc:
                 attempt += 1
                 if not _transient(exc):
-                    applied = self._write_isolating(readings)
+                    applied = self._write_isolating(readings, receipts)
                     break
                 delay = min(self.retry_delay * 2 ** min(attempt, 6), 30.0)
+                if self.write_failing is None:
+                    self.write_failing = f"writes failing since {self.clock().isoformat()}: {_storage_problem(exc)}"
+                if _storage_problem(exc) == "disk full":
+                    log.error(
+                        "storage is full: %d readings wait in memory, unacknowledged; free disk space "
+                        "(retrying in %.1fs, attempt %d)", len(readings), delay, attempt,
+                    )
                 log.warning("storage write failed, retrying in %.1fs (attempt %d): %s", delay, attempt, exc)
                 time.sleep(delay)
+        if self.write_failing is not None:
+            log.warning("storage writes work again (%s)", self.write_failing)
+            self.write_failing = None
         with self._space:
             self._queued_readings -= len(readings)
             self._space.notify_all()
+            if self.full_since is not None and self._queued_readings <= self.queue_size // 2:
+                log.warning("pipeline queue has room again (full since %s)", self.full_since.isoformat())
+                self.full_since = None
         self.stats["readings_stored"] += len(readings)
         self.last_batch_at = self.clock()
         for cb in callbacks:
@@ -269,7 +301,7 @@ class Pipeline:
         if applied:
             self._emit(applied)
 
-    def _write_once(self, readings: list[Reading]) -> list[AppliedTransition]:
+    def _write_once(self, readings: list[Reading], receipts: Sequence[Receipt] = ()) -> list[AppliedTransition]:
         with self.sessions() as session:
             derived: list[Reading] = []
             for hook in self.reading_hooks:
@@ -279,13 +311,14 @@ class Pipeline:
             everything = derived + readings if derived else readings
             transitions = self.engine.evaluate_many(everything)
             write_readings(session, everything)
+            write_receipts(session, receipts, self.clock())
             applied = self.alerts.apply(session, transitions)
             session.commit()
         for reading in everything:
             self.stored[reading.source.split(":", 1)[0] or "unknown"] += 1
         return applied
 
-    def _write_isolating(self, readings: list[Reading]) -> list[AppliedTransition]:
+    def _write_isolating(self, readings: list[Reading], receipts: Sequence[Receipt]) -> list[AppliedTransition]:
         """A batch that storage refuses for good: store readings one by one, count the few it refuses."""
         self._resync_after_failure()
         applied: list[AppliedTransition] = []
@@ -297,6 +330,10 @@ class Pipeline:
                 self.rejects[("storage", "refused")] += 1
                 log.error("storage refused a reading %s/%s: %s", reading.subject, reading.metric, exc.orig)
                 self._resync_after_failure()
+        if receipts:  # after the readings they stand for: a crash in between gives a copy, not a loss
+            with self.sessions() as session:
+                write_receipts(session, receipts, self.clock())
+                session.commit()
         return applied
 
     def _resync_after_failure(self) -> None:
@@ -314,6 +351,16 @@ class Pipeline:
                 listener(applied)
             except Exception:  # noqa: BLE001 - a broken notifier must not stop storage
                 log.exception("transition listener failed")
+
+
+def _storage_problem(exc: DBAPIError) -> str:
+    """A short, fixed label for people (no raw driver text on /readyz)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "full" in text or "no space" in text:
+        return "disk full"
+    if "locked" in text or "busy" in text:
+        return "database locked"
+    return "database unavailable"
 
 
 def _transient(exc: DBAPIError) -> bool:

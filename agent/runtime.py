@@ -20,6 +20,7 @@ from agent.config import AgentConfig
 from agent.equipment_sync import sync_equipment
 from agent.jobs.cold_chain_monthly import schedule_cold_chain_reports
 from agent.metrics import AgentMetrics, CallbackCollector
+from agent.metrics_pipeline import PipelineQueueCollector
 from agent.notify.dispatcher import Dispatcher
 from agent.notify.routing import Router
 from agent.notify.wiring import build_notifications, escalation_clocks
@@ -30,8 +31,10 @@ from agent.storage.db import create_db_engine, session_factory
 from agent.storage.migrate import upgrade
 from agent.storage.models import Alert, LatestReading
 from agent.storage.readings import prune_history
+from agent.storage.receipts import load_receipts
 from agent.storage.rollups import LateHours, roll_up, rolled_until
 from agent.unknown_sources import UnknownSourceLog
+from collectors.sink import Receipt
 from rules.engine import Engine, EngineSettings
 from rules.model import Rule
 from rules.reading import Reading
@@ -60,7 +63,13 @@ class _PollTracker:
     def _refused(self, source: str, reason: str, detail: str) -> None:
         self.pipeline.reject(source=source, reason=reason, detail=detail)
 
-    def submit(self, readings: Sequence[Reading], *, on_stored: Callable[[], None] | None = None) -> None:
+    def submit(
+        self,
+        readings: Sequence[Reading],
+        *,
+        on_stored: Callable[[], None] | None = None,
+        receipts: Sequence[Receipt] = (),
+    ) -> None:
         if readings:
             readings = self.guard.filter(readings, self._refused)
         if readings:
@@ -73,7 +82,7 @@ class _PollTracker:
             else:
                 if source != "snmp":
                     self.last_success[source] = self.clock().timestamp()
-        self.pipeline.submit(readings, on_stored=on_stored)
+        self.pipeline.submit(readings, on_stored=on_stored, receipts=receipts)
 
     def reject(self, *, source: str, reason: str, detail: str) -> None:
         self.pipeline.reject(source=source, reason=reason, detail=detail)
@@ -99,6 +108,7 @@ class Runtime:
         self.live: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_alert_counts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ build
     def build(self) -> Runtime:
@@ -156,6 +166,7 @@ class Runtime:
                 unknown_inputs=lambda: dict(self.unknown.inputs),
             )
         )
+        self.metrics.add_collector(PipelineQueueCollector(self.pipeline))
         return self
 
     def _reading_guard(self) -> ReadingGuard:
@@ -190,9 +201,15 @@ class Runtime:
         return counts
 
     def _alerts_by_state(self) -> dict[str, int]:
-        with self.sessions() as session:
-            rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
-        return {status: count for status, count in rows}
+        # /metrics must answer while the database is down (that is when it is needed): last counts.
+        try:
+            with self.sessions() as session:
+                rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
+        except Exception:  # noqa: BLE001
+            log.debug("alert counts for /metrics unavailable", exc_info=True)
+            return self._last_alert_counts
+        self._last_alert_counts = {status: count for status, count in rows}
+        return self._last_alert_counts
 
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> dict[str, Any]:
@@ -200,13 +217,18 @@ class Runtime:
         try:
             with self.db.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            checks["storage"] = {"ok": True}
+            checks["storage"] = {"ok": self.pipeline.write_failing is None}
+            if self.pipeline.write_failing is not None:
+                checks["storage"]["error"] = self.pipeline.write_failing
         except Exception as exc:  # noqa: BLE001
             checks["storage"] = {"ok": False, "error": str(exc)}
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
+        if self.pipeline.full_since is not None:
+            checks["pipeline"].update(ok=False, error=f"queue full since {self.pipeline.full_since.isoformat()}")
         checks["scheduler"] = {"ok": bool(self.scheduler is not None and self.scheduler.running)}
         if self.config.mqtt is not None:
-            checks["mqtt"] = {"ok": bool(self.mqtt is not None and self.mqtt.connected)}
+            connected = bool(self.mqtt is not None and self.mqtt.connected)
+            checks["mqtt"] = {"ok": connected} if connected else {"ok": False, "error": "broker not connected"}
         checks["last_successful_poll"] = {
             name: datetime.fromtimestamp(ts).astimezone().isoformat() for name, ts in self.sink.last_success.items()
         }
@@ -329,6 +351,7 @@ class Runtime:
             known_skus=frozenset(s.sku for s in self.config.supplies),
             scales=scales,
             clock=self.clock,
+            receipts=lambda client_id: load_receipts(self.sessions, client_id),
         )
         self.dispatcher.publish_alert = self.mqtt.publish_alert
         self.mqtt.start()

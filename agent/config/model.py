@@ -160,6 +160,8 @@ class RestockReportConfig(Section):
     at: str = "06:00"
     recipients: list[str] = []
     retry_for: Duration = timedelta(hours=2)
+    # A failed send (SMTP down) is tried again after this, then after twice as long, up to 30 min.
+    retry_after: Duration = timedelta(minutes=1)
 
     @field_validator("at")
     @classmethod

@@ -160,11 +160,15 @@ def schedule_restock_jobs(
     settings = config.notifications.restock_report
     tz = ZoneInfo(config.site.timezone)
     if settings.enabled and settings.recipients:
-        report = make_restock_job(config=config, sessions=sessions, clock=clock, pipeline=pipeline, send=send)
+        report = make_restock_job(
+            config=config, sessions=sessions, clock=clock, pipeline=pipeline, send=send,
+            first_delay=settings.retry_after,
+        )
         at = parse_at(settings.at)
         add_report_jobs(
             scheduler, report, job_id=RESTOCK_JOB,
-            cron=CronTrigger(hour=at.hour, minute=at.minute, timezone=tz), check_every=check_every,
+            cron=CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+            check_every=min(check_every, settings.retry_after),  # a retry is looked at when due
         )
         reports.append(report)
     elif settings.enabled:

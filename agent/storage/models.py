@@ -401,3 +401,20 @@ class ReadingHourly(Base):
     max: Mapped[float] = mapped_column(Float)
     sum: Mapped[float] = mapped_column(Float)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class MqttReceipt(Base):
+    """The broker's identity of a stored MQTT message whose ack may not have reached the broker.
+
+    Written in the same transaction as the readings. After a crash the broker redelivers the
+    unacked message (DUP, same packet id); the receipt tells the new process it is a copy of
+    a reading already stored. A reading without a timestamp in its payload has no other way to
+    be recognised. One row per (client id, packet id): a reused id replaces the old row, so the
+    table never holds more than 65,535 rows per client id.
+    """
+
+    __tablename__ = "mqtt_receipts"
+    client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime]

@@ -32,7 +32,9 @@ _STATEMENTS = {
 
 def _sqlite_ts(ts: datetime) -> str:
     # The exact text SQLAlchemy's SQLite DateTime stores and parses back (UTC, naive).
-    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if ts.tzinfo is not UTC:  # collectors already give UTC: skip the conversion (a hot path)
+        ts = ts.astimezone(UTC)
+    return ts.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def write_readings(conn: Connection | Session, readings: Sequence[Reading]) -> None:

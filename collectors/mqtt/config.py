@@ -190,7 +190,7 @@ class MqttSettings(_Strict):
     reconnect_max: timedelta = timedelta(seconds=60)
     # How many QoS 1 messages the broker may have in flight to us (MQTT 5 Receive Maximum).
     # Acks wait for storage, so a small window caps throughput at window / commit time.
-    receive_maximum: int = Field(1000, ge=1, le=65535)
+    receive_maximum: int = Field(5000, ge=1, le=65535)
     max_payload_bytes: int = Field(65536, ge=16)
     max_future_skew: timedelta = timedelta(minutes=5)
     topics: TopicSettings = TopicSettings()

@@ -8,7 +8,8 @@ Delivery guarantees:
 - An ack is sent only on the connection that delivered the message. After a reconnect the
   broker redelivers unacked messages; a bounded memory of recent messages drops the copies
   (a reading whose timestamp came from the payload is the same observation however often
-  it arrives; without one, only broker redeliveries, flagged dup, are recognised).
+  it arrives; without one, only broker redeliveries, flagged dup, are recognised; with a
+  receipts loader also after a crash: collectors/mqtt/receipts.py).
 - on_message never raises: every failure is counted and logged, rate-limited.
 """
 
@@ -18,11 +19,10 @@ import logging
 import ssl
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -33,6 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collectors.mqtt.batching import Batcher
 from collectors.mqtt.config import MqttSettings
+from collectors.mqtt.fastclient import FastClient, ack_all
 from collectors.mqtt.messages import (
     Accepted,
     Ignored,
@@ -44,8 +45,10 @@ from collectors.mqtt.messages import (
 )
 from collectors.mqtt.payload import BAD_UTF8, Rejected
 from collectors.mqtt.publisher import AlertPublisher
+from collectors.mqtt.receipts import ReceiptLoader, receipt_digest, receipt_key
+from collectors.mqtt.stats import MqttStats, RateLimitedLog
 from collectors.mqtt.topics import TopicRouter
-from collectors.sink import ReadingSink
+from collectors.sink import ReadingSink, Receipt
 from rules.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -60,73 +63,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class MqttStats:
-    """Counters for /metrics and tests.
-
-    No lock: each counter has one writing thread (paho's loop thread; `stored` the sink's
-    writer thread), and reads of an int are atomic.
-    """
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.accepted = 0
-        self.stored = 0
-        self.duplicates = 0
-        self.unknown_sources = 0
-        self.ignored = 0
-        self.connects = 0
-        self.connect_failures = 0
-        self.rejected: Counter[str] = Counter()
-
-    def reject(self, reason: str) -> None:
-        self.rejected[reason] += 1
-
-    def rejects_by_reason(self) -> dict[str, int]:
-        return dict(self.rejected)  # a C-level copy: atomic under the GIL
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "accepted": self.accepted,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "unknown_sources": self.unknown_sources,
-            "ignored": self.ignored,
-            "connects": self.connects,
-            "rejected": self.rejects_by_reason(),
-        }
-
-
-class RateLimitedLog:
-    """One warning per reason per interval, with how many were suppressed."""
-
-    def __init__(self, logger: logging.Logger, interval_s: float, monotonic: Callable[[], float]) -> None:
-        self._logger = logger
-        self._interval = interval_s
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._last: dict[str, float] = {}
-        self._pending: Counter[str] = Counter()
-
-    def warn(self, reason: str, topic: str, detail: str) -> None:
-        now = self._monotonic()
-        with self._lock:
-            self._pending[reason] += 1
-            last = self._last.get(reason)
-            if last is not None and now - last < self._interval:
-                return
-            count = self._pending.pop(reason)
-            self._last[reason] = now
-        self._logger.warning(
-            "mqtt message rejected reason=%s count=%d topic=%r detail=%s",
-            reason,
-            count,
-            topic[:200],
-            detail,
-            extra={"reason": reason, "count": count},
-        )
-
-
 @dataclass(slots=True, eq=False)
 class _Delivery:
     """One accepted message and the (connection generation, mid, qos) copies waiting for its ack."""
@@ -136,7 +72,7 @@ class _Delivery:
     waiters: list[tuple[int, int, int]] = field(default_factory=list)
 
 
-_Pending = tuple[Reading, _Delivery, int]  # a reading, its delivery, its dedupe key
+_Pending = tuple[Reading, _Delivery, int, Receipt | None]  # a reading, its delivery, its dedupe key, receipt
 
 
 class MqttSubscriber:
@@ -161,8 +97,10 @@ class MqttSubscriber:
         environ: Mapping[str, str] | None = None,
         batch_max: int = 500,
         batch_delay_s: float = 0.005,
+        receipts: ReceiptLoader | None = None,
     ) -> None:
         self.settings = settings
+        self._receipts = receipts
         self.site_id = site_id
         self._sink = sink
         self._clock = clock
@@ -190,7 +128,7 @@ class MqttSubscriber:
         self._barrier_mid: int | None = None
         self._seen: OrderedDict[int, _Delivery] = OrderedDict()
         self._unacked = 0
-        self._client: mqtt.Client | None = None
+        self._client: FastClient | None = None
         self._batcher: Batcher[_Pending] | None = None
         self._batch_max = batch_max
         self._batch_delay_s = batch_delay_s
@@ -210,6 +148,7 @@ class MqttSubscriber:
         if self._client is not None:
             raise RuntimeError("subscriber already started")
         self._stopping = False
+        self._load_receipts()
         self._batcher = Batcher(
             self._submit_batch,
             max_items=self._batch_max,
@@ -237,6 +176,17 @@ class MqttSubscriber:
             client.connect_async(s.host, s.port, keepalive=int(s.keepalive.total_seconds()))
         client.loop_start()
         log.info("mqtt subscriber starting url=%s client_id=%s protocol=%s", s.url, s.client_id, s.protocol)
+
+    def _load_receipts(self) -> None:
+        """Earlier runs' stored, maybe unacked messages: their DUP copies are acked, not stored."""
+        if self._receipts is None:
+            return
+        receipts = self._receipts(self.settings.client_id)
+        with self._lock:
+            for r in receipts:
+                self._seen[receipt_key(r.digest, r.mid)] = _Delivery(stored=True)
+        if receipts:
+            log.info("mqtt receipts loaded count=%d client_id=%s", len(receipts), self.settings.client_id)
 
     def stop(self, drain_timeout: float = 5.0) -> None:
         """Stop taking messages, wait (bounded) for stored ones to be acked, then disconnect.
@@ -315,10 +265,10 @@ class MqttSubscriber:
 
     # -- paho plumbing -------------------------------------------------------------------
 
-    def _build_client(self) -> mqtt.Client:
+    def _build_client(self) -> FastClient:
         s = self.settings
         v5 = s.protocol == "5"
-        client = mqtt.Client(
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -508,11 +458,21 @@ class MqttSubscriber:
         # Without a timestamp, equal payloads on a topic are different readings ("4.0" twice);
         # only a DUP redelivery of the same packet id is a copy of one already taken, and only
         # while that one is unacked: an acked id can be reused by the broker for a new message.
-        # (An ack lost on the wire then gives a duplicate, never a loss.)
-        key = hash((topic, payload)) if outcome.ts_from_payload else hash((topic, payload, mid))
+        # (An ack lost on the wire then gives a duplicate, never a loss.) With receipts, a DUP
+        # copy of a stored message is one even after its ack: the ack may have died with the
+        # connection, and a reused id comes first without DUP, replacing the entry.
+        receipt: Receipt | None = None
+        if outcome.ts_from_payload:
+            key = hash((topic, payload))
+        elif self._receipts is not None and qos:
+            # Kept with the stored reading, so a copy redelivered after a crash is known too.
+            receipt = Receipt(self.settings.client_id, mid, receipt_digest(topic, payload))
+            key = receipt_key(receipt.digest, mid)
+        else:
+            key = hash((topic, payload, mid))
         with self._lock:
             delivery = self._seen.get(key)
-            if delivery is not None and (outcome.ts_from_payload or (dup and not delivery.acked)):
+            if delivery is not None and (outcome.ts_from_payload or (dup and (receipt is not None or not delivery.acked))):
                 # A copy of a message already submitted: ack it once the first is stored.
                 self.stats.duplicates += 1
                 if delivery.stored:
@@ -530,20 +490,25 @@ class MqttSubscriber:
                 self._seen.popitem(last=False)
             self._unacked += 1
         self.stats.accepted += 1
-        pending = (outcome.reading, delivery, key)
+        pending = (outcome.reading, delivery, key, receipt)
         batcher = self._batcher
         if batcher is None or not batcher.add(pending):
             self._forget([pending])  # stopping: left unacked for the next session
 
     def _submit_batch(self, items: list[_Pending]) -> None:
         """On the batcher's thread: one submit for many readings; one callback acks them all."""
-        deliveries = [delivery for _, delivery, _ in items]
+        deliveries = [delivery for _, delivery, _, _ in items]
+        receipts = [receipt for _, _, _, receipt in items if receipt is not None]
 
         def on_stored() -> None:
             self._stored(deliveries)
 
         try:
-            self._sink.submit([reading for reading, _, _ in items], on_stored=on_stored)
+            readings = [reading for reading, _, _, _ in items]
+            if receipts:
+                self._sink.submit(readings, on_stored=on_stored, receipts=receipts)
+            else:
+                self._sink.submit(readings, on_stored=on_stored)
         except Exception as exc:
             # Not queued: forget them so the broker's redelivery counts as new; they stay unacked.
             self._forget(items)
@@ -554,7 +519,7 @@ class MqttSubscriber:
 
     def _forget(self, items: list[_Pending]) -> None:
         with self._lock:
-            for _, delivery, key in items:
+            for _, delivery, key, _ in items:
                 if self._seen.get(key) is delivery:
                     del self._seen[key]
                 self._unacked -= len(delivery.waiters)
@@ -573,15 +538,18 @@ class MqttSubscriber:
                 waiters, delivery.waiters = delivery.waiters, []
                 to_ack.append((delivery, waiters))
         acked: list[_Delivery] = []
+        mids: list[int] = []
         with self._conn_lock:  # generation changes hold it: an ack never lands on a newer connection
             client = self._client
             live = self._connected and client is not None
             current = self._generation
             for delivery, waiters in to_ack:
                 for generation, mid, qos in waiters:
-                    if qos and live and generation == current and client is not None:
-                        client.ack(mid, qos)
+                    if qos and live and generation == current:
+                        mids.append(mid)
                         acked.append(delivery)
+            if client is not None and mids:
+                ack_all(client, mids)  # one write for the batch
         with self._lock:
             for delivery in acked:
                 delivery.acked = True
