@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from sqlalchemy import Engine, Integer, Table, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, Integer, Table, create_engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, config: AgentConfig | None) -> int:
 
 def redact(url: str) -> str:
     try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+        return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
 
@@ -95,7 +95,7 @@ def _target_url(url: str) -> str:
         make_url(normalise_url(url))
     except ArgumentError:
         raise CopyError("--to is not a valid URL; expected postgresql://user:PASSWORD@host:5432/db") from None
-    return normalise_url(url)
+    return url
 
 
 def _source_engine(path: Path) -> Engine:
@@ -113,26 +113,30 @@ def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
-def _count(engine: Engine, table: Table) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+def _count(db: Engine | Connection, table: Table) -> int:
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            return _count(conn, table)
+    return int(db.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _copy(source_path: Path, target_url: str, *, resume: bool, batch: int) -> int:
     shown = redact(target_url)
     source = _source_engine(source_path)
-    target = create_db_engine(target_url)
+    target = create_db_engine(normalise_url(target_url))
     try:
         tables = _tables()
         _check_source(source, source_path, tables)
         _prepare_target(target, target_url, shown)
         _check_empty(target, tables, shown, resume)
         started = time.perf_counter()
-        expected = {t.name: _count(source, t) for t in tables}
-        copied = 0
-        with _progress() as progress:
-            for table in tables:
-                copied += _copy_table(source, target, table, expected[table.name], progress, resume=resume, batch=batch)
+        with source.connect() as src, _progress() as progress:
+            # One read transaction: counts and rows come from the same snapshot of the file.
+            src.exec_driver_sql("BEGIN")
+            expected = {t.name: _count(src, t) for t in tables}
+            copied = sum(
+                _copy_table(src, target, t, expected[t.name], progress, resume=resume, batch=batch) for t in tables
+            )
         _fix_sequences(target, tables)
         elapsed = time.perf_counter() - started
         actual = {t.name: _count(target, t) for t in tables}
@@ -203,7 +207,7 @@ def _check_empty(target: Engine, tables: list[Table], shown: str, resume: bool) 
 
 
 def _copy_table(
-    source: Engine, target: Engine, table: Table, expected: int, progress: Progress, *, resume: bool, batch: int
+    src: Connection, target: Engine, table: Table, expected: int, progress: Progress, *, resume: bool, batch: int
 ) -> int:
     pk = list(table.primary_key.columns)
     if resume and _count(target, table) == expected:
@@ -216,14 +220,13 @@ def _copy_table(
     insert: Any = pg_insert(table).on_conflict_do_nothing(index_elements=pk) if resume else table.insert()
     progress.table(table.name, expected)
     copied = 0
-    with source.connect() as src:
-        result = src.execution_options(yield_per=batch).execute(select(*columns).order_by(*pk))
-        for part in result.partitions(batch):
-            rows = [dict(zip(keys, row, strict=True)) for row in part]
-            with target.begin() as conn:
-                conn.execute(insert, rows)
-            copied += len(rows)
-            progress.advance(len(rows))
+    result = src.execution_options(yield_per=batch).execute(select(*columns).order_by(*pk))
+    for part in result.partitions(batch):
+        rows = [dict(zip(keys, row, strict=True)) for row in part]
+        with target.begin() as conn:
+            conn.execute(insert, rows)
+        copied += len(rows)
+        progress.advance(len(rows))
     progress.done()
     return copied
 

@@ -16,18 +16,18 @@ from sqlalchemy import create_engine, func, select, text
 
 from agent.storage.db import normalise_url
 from agent.storage.models import Base
+from tests.conftest import require_postgres
 from tests.e2e.cli_agent import CLI, AgentProcess, cli
-from tests.support.db import postgres_schema, postgres_unavailable
+from tests.support.db import postgres_schema
 from tests.support.mosquitto import Mosquitto, QosPublisher, free_port
 from tests.support.wait import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(autouse=True)
-def _needs_postgres() -> None:
-    if reason := postgres_unavailable():
-        pytest.skip(reason)
+@pytest.fixture
+def needs_postgres() -> None:
+    require_postgres()
 
 
 def write_config(path: Path, *, data: Path, api_port: int, mqtt_port: int) -> None:
@@ -84,7 +84,8 @@ def queue_view(agent: AgentProcess) -> dict[str, Any]:
     }
 
 
-def test_a_populated_sqlite_database_moves_to_postgresql(tmp_path: Path) -> None:
+@pytest.mark.postgres
+def test_a_populated_sqlite_database_moves_to_postgresql(tmp_path: Path, needs_postgres: None) -> None:
     config, api_port = tmp_path / "facility.yaml", free_port()
     source = tmp_path / "data" / "facility.db"
     with Mosquitto(tmp_path / "broker") as broker:
