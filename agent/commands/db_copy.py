@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, Integer, Table, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, Integer, Table, case, create_engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -47,6 +47,8 @@ def register(dbsub: Any) -> None:
                         help="the SQLite file to copy (default: the config's database)")
     parser.add_argument("--resume", action="store_true",
                         help="finish a copy that stopped: keep rows already in the target, add the rest")
+    parser.add_argument("--truncate", action="store_true",
+                        help="cut text longer than its PostgreSQL column allows (SQLite does not enforce lengths)")
     parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace, config: AgentConfig | None) -> int:
     try:
         target_url = _target_url(args.to)
         source_path = _source_path(args.source, config)
-        return _copy(source_path, target_url, resume=args.resume, batch=max(1, args.batch))
+        return _copy(source_path, target_url, resume=args.resume, batch=max(1, args.batch), truncate=args.truncate)
     except CopyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -120,13 +122,14 @@ def _count(db: Engine | Connection, table: Table) -> int:
     return int(db.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def _copy(source_path: Path, target_url: str, *, resume: bool, batch: int) -> int:
+def _copy(source_path: Path, target_url: str, *, resume: bool, batch: int, truncate: bool = False) -> int:
     shown = redact(target_url)
     source = _source_engine(source_path)
     target = create_db_engine(normalise_url(target_url))
     try:
         tables = _tables()
         _check_source(source, source_path, tables)
+        cuts = _overlong(source, tables, truncate)
         _prepare_target(target, target_url, shown)
         _check_empty(target, tables, shown, resume)
         started = time.perf_counter()
@@ -135,7 +138,9 @@ def _copy(source_path: Path, target_url: str, *, resume: bool, batch: int) -> in
             src.exec_driver_sql("BEGIN")
             expected = {t.name: _count(src, t) for t in tables}
             copied = sum(
-                _copy_table(src, target, t, expected[t.name], progress, resume=resume, batch=batch) for t in tables
+                _copy_table(src, target, t, expected[t.name], progress, resume=resume, batch=batch,
+                            cut=cuts.get(t.name, {}))
+                for t in tables
             )
         _fix_sequences(target, tables)
         elapsed = time.perf_counter() - started
@@ -184,6 +189,45 @@ def _check_source(source: Engine, path: Path, tables: list[Table]) -> None:
         raise CopyError(f"{path} has no table {', '.join(missing)}; run `facility-agent db upgrade` on it first")
 
 
+def _overlong(source: Engine, tables: list[Table], truncate: bool) -> dict[str, dict[str, int]]:
+    """Text columns whose SQLite values are longer than PostgreSQL will take: table -> {column: length}.
+
+    SQLite keeps a 70-character string in a VARCHAR(60); PostgreSQL refuses it and the copy would
+    stop half way. Found up front (one scan per table), refused unless --truncate, and never cut
+    in a key or unique column, where cutting could merge two rows.
+    """
+    found: dict[str, dict[str, int]] = {}
+    problems: list[str] = []
+    with source.connect() as conn:
+        for table in tables:
+            limited = [c for c in table.columns if isinstance(getattr(c.type, "length", None), int)]
+            if not limited:
+                continue
+            probes = []
+            for c in limited:
+                too_long = func.length(c) > c.type.length  # type: ignore[attr-defined]
+                probes += [func.count(case((too_long, 1))), func.max(func.length(c))]
+            row = conn.execute(select(*probes).select_from(table)).one()
+            keyed = {c.name for c in table.primary_key.columns}
+            for index in table.indexes:
+                keyed |= {c.name for c in index.columns} if index.unique else set()
+            for i, c in enumerate(limited):
+                if row[2 * i]:
+                    length = int(c.type.length)  # type: ignore[attr-defined]
+                    problems.append(f"{table.name}.{c.name}: {row[2 * i]} values longer than {length} "
+                                    f"characters (up to {row[2 * i + 1]})" + (", a key" if c.name in keyed else ""))
+                    found.setdefault(table.name, {})[c.key] = length
+                    if truncate and c.name in keyed:
+                        raise CopyError(f"{problems[-1]}: a key column cannot be cut, so this database cannot be copied")
+    if problems and not truncate:
+        raise CopyError("PostgreSQL would refuse text longer than its column, which SQLite kept:\n  "
+                        + "\n  ".join(problems) + "\nRun again with --truncate to cut these values to fit "
+                        "(the SQLite file keeps them whole). Nothing was copied")
+    for problem in problems:
+        print(f"warning: {problem}; cut to fit", file=sys.stderr)
+    return found
+
+
 def _prepare_target(target: Engine, url: str, shown: str) -> None:
     from agent.storage.migrate import upgrade
 
@@ -207,7 +251,8 @@ def _check_empty(target: Engine, tables: list[Table], shown: str, resume: bool) 
 
 
 def _copy_table(
-    src: Connection, target: Engine, table: Table, expected: int, progress: Progress, *, resume: bool, batch: int
+    src: Connection, target: Engine, table: Table, expected: int, progress: Progress, *, resume: bool, batch: int,
+    cut: dict[str, int],
 ) -> int:
     pk = list(table.primary_key.columns)
     if resume and _count(target, table) == expected:
@@ -223,6 +268,10 @@ def _copy_table(
     result = src.execution_options(yield_per=batch).execute(select(*columns).order_by(*pk))
     for part in result.partitions(batch):
         rows = [dict(zip(keys, row, strict=True)) for row in part]
+        for row in rows if cut else ():
+            for key, length in cut.items():
+                if isinstance(row[key], str):
+                    row[key] = row[key][:length]
         with target.begin() as conn:
             conn.execute(insert, rows)
         copied += len(rows)

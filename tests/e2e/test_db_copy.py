@@ -48,7 +48,7 @@ rules:
 equipment:
   - {{id: fridge-1, name: Vaccine fridge 1, kind: fridge, location: Pharmacy, team: pharmacy}}
   - {{id: fridge-2, name: Vaccine fridge 2, kind: fridge, location: Pharmacy, team: pharmacy}}
-  - {{id: fridge-3, name: Vaccine fridge 3, kind: fridge, location: Ward 2, team: pharmacy}}
+  - {{id: fridge-pharmacy-west, name: Vaccine fridge 3, kind: fridge, location: Ward 2, team: pharmacy}}
 supplies:
   - {{sku: GLV-M, name: Gloves M, par: 40, reorder_point: 10, location: Storeroom}}
 """
@@ -96,7 +96,7 @@ def test_a_populated_sqlite_database_moves_to_postgresql(tmp_path: Path, needs_p
         publisher = QosPublisher(broker.port, "e2e-sensors")
         try:
             with AgentProcess(config, api_port, token, tmp_path / "sqlite.log") as agent:
-                for n, fridge in enumerate(("fridge-1", "fridge-2", "fridge-3"), start=1):
+                for n, fridge in enumerate(("fridge-1", "fridge-2", "fridge-pharmacy-west"), start=1):
                     topic = f"facility/riverside/equipment/{fridge}/temperature_c"
                     for value in (4.0, 5.0, 9.0 + n):
                         publisher.publish(topic, json.dumps({"value": value}))
@@ -118,15 +118,22 @@ def test_a_populated_sqlite_database_moves_to_postgresql(tmp_path: Path, needs_p
             assert expected["alerts"] >= 3 and expected["readings"] >= 9 and expected["users"] == 1, expected
 
             with postgres_schema() as pg_url:
-                done = copy(config, "--to", pg_url)
+                # SQLite kept the long topic in readings.source, a VARCHAR(60): PostgreSQL would refuse it.
+                refused = copy(config, "--to", pg_url)
+                assert refused.returncode == 2, refused.stdout + refused.stderr
+                assert "readings.source:" in refused.stderr and "--truncate" in refused.stderr, refused.stderr
+                assert "Nothing was copied" in refused.stderr
+
+                done = copy(config, "--to", pg_url, "--truncate")
                 assert done.returncode == 0, done.stdout + done.stderr
                 assert "row counts match" in done.stdout and "rows/s" in done.stdout, done.stdout
                 assert "alerts: " in done.stderr, done.stderr  # progress, one line per table when not a TTY
+                assert "warning: readings.source:" in done.stderr, done.stderr
                 assert counts(pg_url) == expected
                 assert fingerprint(source) == untouched
 
                 # A second copy into the now filled database is refused, and changes nothing.
-                again = copy(config, "--to", pg_url)
+                again = copy(config, "--to", pg_url, "--truncate")
                 assert again.returncode == 2 and "not empty" in again.stderr and "--resume" in again.stderr, again.stderr
                 assert counts(pg_url) == expected
 
@@ -138,7 +145,7 @@ def test_a_populated_sqlite_database_moves_to_postgresql(tmp_path: Path, needs_p
                         conn.execute(text(f"DELETE FROM {table} WHERE id > (SELECT MIN(id) FROM {table})"))
                 engine.dispose()
                 assert counts(pg_url) != expected
-                resumed = copy(config, "--to", pg_url, "--resume")
+                resumed = copy(config, "--to", pg_url, "--resume", "--truncate")
                 assert resumed.returncode == 0, resumed.stdout + resumed.stderr
                 assert "already there, skipped" in resumed.stderr, resumed.stderr
                 assert counts(pg_url) == expected
