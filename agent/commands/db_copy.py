@@ -335,18 +335,19 @@ class _BarProgress:
     """A rich progress bar per table on a terminal."""
 
     def __init__(self, bars: Any) -> None:
-        self.bars, self.task = bars, None
+        self.bars, self.task, self.total = bars, None, 0
 
     def table(self, name: str, total: int, *, skipped: bool = False) -> None:
-        self.task = self.bars.add_task(name + (" (already there)" if skipped else ""), total=total or 1)
-        if skipped or not total:
-            self.bars.update(self.task, completed=total or 1)
+        self.total = total
+        self.task = self.bars.add_task(name + (" (already there)" if skipped else ""), total=total)
+        if skipped:
+            self.done()
 
     def advance(self, rows: int) -> None:
         self.bars.advance(self.task, rows)
 
     def done(self) -> None:
-        self.bars.update(self.task, completed=self.bars.tasks[-1].total)
+        self.bars.update(self.task, completed=self.total)
 
 
 @contextmanager
