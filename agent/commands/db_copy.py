@@ -85,6 +85,11 @@ def _source_path(given: Path | None, config: AgentConfig | None) -> Path:
     path = given.expanduser().resolve()
     if not path.is_file():
         raise CopyError(f"no SQLite database at {path} (check database.data_dir in the config, or --from)")
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size:
+        # A running agent keeps a write-ahead log; what it writes after the copy starts is not copied.
+        print(f"warning: {wal} holds recent writes: if the agent is still running, stop it first, "
+              "or its later changes stay behind in SQLite", file=sys.stderr)
     return path
 
 
