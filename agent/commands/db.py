@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from agent.commands import db_copy
 from agent.config import AgentConfig
 from agent.storage.migrate import upgrade
 
@@ -16,6 +17,7 @@ def register(sub: Any) -> None:
     up = dbsub.add_parser("upgrade", help="apply pending migrations (safe to run repeatedly)")
     up.add_argument("--revision", default="head")
     up.set_defaults(func=run)
+    db_copy.register(dbsub)
 
 
 def run(args: argparse.Namespace, config: AgentConfig) -> int:
