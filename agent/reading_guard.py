@@ -21,9 +21,15 @@ log = logging.getLogger(__name__)
 
 BAD_PAYLOAD = "bad_payload"  # a state where a number belongs
 METRIC_TOO_LONG = "metric_too_long"
+VALUE_TOO_LONG = "value_too_long"  # a state, unit or subject wider than its column
 TOO_MANY_METRICS = "too_many_metrics"
 
 MAX_METRIC_LEN = 120  # the width of readings.metric
+# The widths of readings.subject, value_text and unit: PostgreSQL refuses a wider value, and one
+# refused row would fail the whole stored batch, so it is turned away here instead.
+MAX_SUBJECT_LEN = 100
+MAX_STATE_LEN = 64
+MAX_UNIT_LEN = 20
 MAX_METRICS_PER_SUBJECT = 200  # a printer reports about 40; a flood of random names stops here
 # States where a state is expected, whatever else is known about the metric.
 STATE_METRICS = frozenset({"door.state", "printer.status", "ups.output.source", "ups.battery.status", "status"})
@@ -92,6 +98,12 @@ class ReadingGuard:
         metric = reading.metric
         if len(metric) > self.max_metric_len:
             return METRIC_TOO_LONG, f"metric name of {len(metric)} characters (at most {self.max_metric_len})"
+        if len(reading.subject) > MAX_SUBJECT_LEN:
+            return VALUE_TOO_LONG, f"subject of {len(reading.subject)} characters (at most {MAX_SUBJECT_LEN})"
+        if isinstance(reading.value, str) and len(reading.value) > MAX_STATE_LEN:
+            return VALUE_TOO_LONG, f"state of {len(reading.value)} characters on {metric!r} (at most {MAX_STATE_LEN})"
+        if len(reading.unit) > MAX_UNIT_LEN:
+            return VALUE_TOO_LONG, f"unit of {len(reading.unit)} characters on {metric!r} (at most {MAX_UNIT_LEN})"
         metrics = self._numeric.setdefault(reading.subject, {})
         history = metrics.get(metric)
         if history is None and len(metrics) >= self.max_metrics:

@@ -37,6 +37,9 @@ def _sqlite_ts(ts: datetime) -> str:
     return ts.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+SOURCE_WIDTH = 60  # readings.source and readings_latest.source
+
+
 def write_readings(conn: Connection | Session, readings: Sequence[Reading]) -> None:
     """Append history and move the latest value forward (never backward) in the caller's transaction.
 
@@ -56,11 +59,12 @@ def write_readings(conn: Connection | Session, readings: Sequence[Reading]) -> N
         number = value if type(value) is float else None
         state = None if number is not None else value
         ts = stamp(r.ts)
-        history.append((r.subject, r.metric, number, state, r.unit, r.source, ts))
+        source = r.source[:SOURCE_WIDTH]  # "mqtt:<topic>" can be longer; it only says where from
+        history.append((r.subject, r.metric, number, state, r.unit, source, ts))
         key = (r.subject, r.metric)
         held = newest.get(key)
         if held is None or held[-1] <= ts:
-            newest[key] = (r.subject, r.metric, r.subject_kind, number, state, r.unit, r.source, ts)
+            newest[key] = (r.subject, r.metric, r.subject_kind, number, state, r.unit, source, ts)
     connection.exec_driver_sql(history_sql, history)
     connection.exec_driver_sql(latest_sql, list(newest.values()))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.reading_guard import BAD_PAYLOAD, METRIC_TOO_LONG, TOO_MANY_METRICS, ReadingGuard
+from agent.reading_guard import BAD_PAYLOAD, METRIC_TOO_LONG, TOO_MANY_METRICS, VALUE_TOO_LONG, ReadingGuard
 from rules.model import ConditionKind, Rule
 from rules.reading import Reading, make_reading
 
@@ -60,3 +60,15 @@ mqtt:
     )
     guard = ReadingGuard([WARM], state_metrics=_mapped_states(config))
     assert check(guard, reading("contact_c", "open"), reading("temperature_c", "hot")) == (["contact_c"], [BAD_PAYLOAD])
+
+
+def test_states_units_and_subjects_wider_than_storage_are_refused_and_their_neighbours_kept() -> None:
+    guard = ReadingGuard([WARM])
+    kept, refused = check(
+        guard,
+        Reading("fridge-1", "mode", "x" * 65, NOW, source="snmp:h"),  # make_reading refuses it; a collector might not
+        reading("voltage", 230.0, unit="v" * 21),
+        reading("temperature_c", 4.0, subject="f" * 101),
+        reading("temperature_c", 4.0),
+    )
+    assert kept == ["temperature_c"] and refused == [VALUE_TOO_LONG] * 3

@@ -127,3 +127,16 @@ def test_a_copy_of_a_stored_observation_is_skipped_and_its_neighbours_kept(sessi
         rows = s.execute(select(ReadingHistory.value_num).order_by(ReadingHistory.ts)).scalars().all()
     assert rows == [4.0, 4.1, 4.2, 4.3, 4.4, 5.0]
     assert pipeline.stats["readings_refused_by_storage"] == 0
+
+
+def test_a_reading_from_a_long_topic_is_stored_on_both_backends(sessions, clock) -> None:
+    """The source ("mqtt:<topic>") is wider than its column for a long topic; PostgreSQL would
+    refuse the row, so the source is cut to the column's width and the reading kept."""
+    topic = "mqtt:facility/st-marys-general/equipment/vaccine-fridge-pharmacy-basement-2/temperature_c"
+    with sessions() as s:
+        write_readings(s, [Reading("vaccine-fridge-pharmacy-basement-2", "temperature_c", 4.5, clock.now(), source=topic)])
+        s.commit()
+    with sessions() as s:
+        row = s.get(LatestReading, ("vaccine-fridge-pharmacy-basement-2", "temperature_c"))
+        assert row is not None and row.value_num == 4.5 and topic.startswith(row.source) and len(row.source) == 60
+        assert s.scalar(select(func.count()).select_from(ReadingHistory)) == 1
