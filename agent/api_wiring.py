@@ -50,11 +50,16 @@ def build_app(runtime: Runtime) -> Any:
         readiness=readiness,
         metrics=runtime.metrics.render,
     )
+    api = runtime.config.api
     return create_app(
         runtime.app_services,
         session_secret=session_secret(runtime),
-        secure_cookies=runtime.config.api.cookie_secure,
+        secure_cookies=api.cookie_secure,
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
-        sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
+        sign_in_limiter=SignInLimiter(attempts=api.sign_in_failures, window=api.sign_in_window),
+        idle_timeout=api.idle_timeout.total_seconds(),
+        max_body=api.max_body_bytes,
+        max_streams=api.max_streams,
+        max_streams_per_principal=api.max_streams_per_principal,
     )

@@ -307,7 +307,8 @@ class Runtime:
 
         app = build_app(self)
         server_config = uvicorn.Config(
-            app, host=self.config.api.host, port=self.config.api.port, log_config=None, lifespan="on", access_log=False
+            app, host=self.config.api.host, port=self.config.api.port, log_config=None, lifespan="on", access_log=False,
+            proxy_headers=True, forwarded_allow_ips=self.config.api.trusted_proxies,
         )
         self.api_server = uvicorn.Server(server_config)
         self.api_server.install_signal_handlers = lambda: None  # the runtime owns signals

@@ -40,22 +40,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
-from agent.services import alert_actions, auth, queries, silences
-from agent.services.errors import Conflict, Invalid, NotFound
+from agent.services import alert_actions, queries, silences
+from agent.services.account_services import AccountServices
+from agent.services.errors import NotFound
 from agent.services.reuse import Expiring, Recent
-from api.ports import ConflictError, InvalidError, NotFoundError
+from agent.services.translate import translated as _translated
 from rules.views import (
     AlertChange,
     AlertEventView,
     AlertPage,
     AlertView,
     EquipmentView,
-    NewToken,
     Principal,
     QueueView,
     SilenceView,
-    TokenView,
-    UserView,
 )
 
 P = ParamSpec("P")
@@ -63,29 +61,12 @@ T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def _translated(fn: Callable[P, T]) -> Callable[P, T]:
-    """Agent errors become the API's: NotFound → 404, Conflict → 409, Invalid → 422 with field."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from exc
-        except Conflict as exc:
-            raise ConflictError(str(exc)) from exc
-        except Invalid as exc:
-            raise InvalidError(exc.field, str(exc)) from exc
-
-    return wrapper
-
-
 def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
     """The key a page is reused under: the same for the sync and the async read of it."""
     return (kind, *sorted(filters.items()))
 
 
-class AppServices:
+class AppServices(AccountServices):
     def __init__(
         self,
         *,
@@ -357,66 +338,8 @@ class AppServices:
         return silences.list_silences(self.sessions, now=self.clock())
 
     @_translated
-    def end_silence(self, silence_id: int) -> SilenceView:
-        return silences.end_silence(self.sessions, silence_id=silence_id, now=self.clock())
-
-    # ------------------------------------------------------------------ accounts
-    def authenticate(self, username: str, password: str) -> Principal | None:
-        return auth.authenticate(self.sessions, username=username, password=password)
-
-    def principal_for(self, username: str) -> Principal | None:
-        principal = auth.principal_for(self.sessions, username=username)
-        if principal is not None:
-            self._principals.put(("user", username), principal)
-        else:
-            self._principals.forget(("user", username))
-        return principal
-
-    def verify_token(self, secret: str) -> Principal | None:
-        principal = auth.verify_token(self.sessions, secret=secret, now=self.clock())
-        key = ("token", auth.token_digest(secret))
-        if principal is not None:
-            self._principals.put(key, principal)
-        else:  # unknown and revoked tokens are not remembered: they can't fill memory
-            self._principals.forget(key)
-        return principal
-
-    def recent_principal(self, *, token: str | None = None, username: str | None = None) -> tuple[bool, Principal | None]:
-        if token is not None:
-            return self._principals.get(("token", auth.token_digest(token)))
-        if username is not None:
-            return self._principals.get(("user", username))
-        return False, None
-
-    @_translated
-    def list_users(self) -> list[UserView]:
-        return auth.list_users(self.sessions)
-
-    @_translated
-    def add_user(self, *, username: str, password: str, role: str, display_name: str, team: str) -> UserView:
-        return auth.add_user(
-            self.sessions,
-            username=username,
-            password=password,
-            role=role,
-            now=self.clock(),
-            display_name=display_name,
-            team=team,
-        )
-
-    @_translated
-    def create_token(self, *, username: str, name: str, role: str | None) -> NewToken:
-        return auth.create_token(self.sessions, username=username, name=name, role=role, now=self.clock())
-
-    @_translated
-    def list_tokens(self, *, username: str | None) -> list[TokenView]:
-        return auth.list_tokens(self.sessions, username=username)
-
-    @_translated
-    def revoke_token(self, token_id: int) -> TokenView:
-        revoked = auth.revoke_token(self.sessions, token_id=token_id, now=self.clock())
-        self._principals.clear()
-        return revoked
+    def end_silence(self, silence_id: int, actor: str | None = None) -> SilenceView:
+        return silences.end_silence(self.sessions, silence_id=silence_id, now=self.clock(), actor=actor)
 
     # ------------------------------------------------------------------ live
     async def changes(self) -> AsyncIterator[AlertChange | None]:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from api import examples as ex
 from api.auth import require, services_dependency
 from api.ports import Services
-from api.schemas import SilenceBody, TokenBody, UserBody, error_responses
+from api.schemas import PasswordBody, SilenceBody, TokenBody, UserBody, error_responses
 from rules.views import NewToken, Principal, Role, SilenceView, TokenView, UserView
 
 router = APIRouter()
@@ -70,8 +70,8 @@ def list_silences(services: Svc, _: Principal = viewer) -> list[SilenceView]:
     responses={**ex.ok(ex.SILENCE), **error_responses(401, 403, 404, 422)},
     summary="End a silence now",
 )
-def end_silence(silence_id: Id, services: Svc, _: Principal = coordinator) -> SilenceView:
-    return services.end_silence(silence_id)
+def end_silence(silence_id: Id, services: Svc, who: Principal = coordinator) -> SilenceView:
+    return services.end_silence(silence_id, actor=who.username)
 
 
 @router.get("/me", response_model=Principal, tags=["accounts"], responses={**ex.ok(ex.PRINCIPAL), **error_responses(401)})
@@ -97,6 +97,44 @@ def add_user(body: UserBody, services: Svc, _: Principal = admin) -> UserView:
     return services.add_user(
         username=body.username, password=body.password, role=body.role, display_name=body.display_name, team=body.team
     )
+
+
+Username = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+@router.post(
+    "/users/{username}/disable",
+    response_model=UserView,
+    tags=["accounts"],
+    responses={**ex.ok({**ex.USER, "disabled": True}), **error_responses(401, 403, 404, 422)},
+    summary="Disable an account: its sessions and tokens stop working at once",
+)
+def disable_user(username: Username, services: Svc, who: Principal = admin) -> UserView:
+    if username.lower() == who.username.lower():
+        raise _field_error("username", "you can't disable your own account; ask another admin")
+    return services.set_disabled(username=username, disabled=True)
+
+
+@router.post(
+    "/users/{username}/enable",
+    response_model=UserView,
+    tags=["accounts"],
+    responses={**ex.ok(ex.USER), **error_responses(401, 403, 404, 422)},
+    summary="Enable a disabled account (its tokens work again; sessions need a new sign-in)",
+)
+def enable_user(username: Username, services: Svc, _: Principal = admin) -> UserView:
+    return services.set_disabled(username=username, disabled=False)
+
+
+@router.put(
+    "/users/{username}/password",
+    response_model=UserView,
+    tags=["accounts"],
+    responses={**ex.ok(ex.USER), **error_responses(401, 403, 404, 422)},
+    summary="Set a user's password; the user's sessions end",
+)
+def set_password(username: Username, body: PasswordBody, services: Svc, _: Principal = admin) -> UserView:
+    return services.set_password(username=username, password=body.password)
 
 
 @router.get(

@@ -140,7 +140,7 @@ class Stack:
             live=self.live,
             metrics=lambda: b"facility_up 1.0\n",
         )
-        self.app = create_app(self.services, session_secret="test-secret", site_name="Test clinic")
+        self.app = create_app(self.services, session_secret="test-secret-of-at-least-32-bytes!", site_name="Test clinic")
         self._spare = 0
         if not self.tokens:
             for role in ROLES:
