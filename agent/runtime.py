@@ -182,7 +182,9 @@ class Runtime:
                 conn.execute(text("SELECT 1"))
             checks["storage"] = {"ok": True}
         except Exception as exc:  # noqa: BLE001
-            checks["storage"] = {"ok": False, "error": str(exc)}
+            # The class only: the driver's text can hold a host, a user or a query; it goes to the log.
+            log.warning("readiness: storage unreachable: %s", exc)
+            checks["storage"] = {"ok": False, "error": f"unreachable ({type(exc).__name__})"}
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
         checks["scheduler"] = {"ok": bool(self.scheduler is not None and self.scheduler.running)}
         if self.config.mqtt is not None:

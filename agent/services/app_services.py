@@ -162,8 +162,8 @@ class AppServices(AccountServices):
         return queries.get_alert(self.sessions, alert_id=alert_id, now=self.clock())
 
     @_translated
-    def alert_events(self, alert_id: int) -> list[AlertEventView]:
-        return queries.alert_events(self.sessions, alert_id=alert_id)
+    def alert_events(self, alert_id: int, *, after: int = 0, limit: int = 500) -> list[AlertEventView]:
+        return queries.alert_events(self.sessions, alert_id=alert_id, after=after, limit=limit)
 
     @_translated
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:

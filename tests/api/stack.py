@@ -149,6 +149,7 @@ class Stack:
         with self.db.begin() as conn:  # undo what a test did to people: extra users, revoked tokens
             conn.execute(text("DELETE FROM api_tokens WHERE name != 'tests'"))
             conn.execute(text("DELETE FROM users WHERE username NOT IN ('viewer', 'staff', 'coordinator', 'admin')"))
+            conn.execute(text("UPDATE users SET disabled = false"))
             conn.execute(text("UPDATE api_tokens SET revoked_at = NULL, last_used_at = NULL"))
             conn.execute(text("UPDATE users SET disabled = :f"), {"f": False})
 
