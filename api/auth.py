@@ -119,9 +119,12 @@ class SignInLimiter:
     the window). Someone guessing from elsewhere never locks the owner out at their own address.
     At most ``max_hashing`` passwords are checked at once (argon2 costs 64 MiB each)."""
 
-    def __init__(self, *, attempts: int = 5, window: timedelta = timedelta(minutes=5), max_hashing: int = 4) -> None:
+    def __init__(
+        self, *, attempts: int = 5, window: timedelta = timedelta(minutes=5), max_hashing: int = 4, hash_wait: float = 5.0
+    ) -> None:
         self.attempts = attempts
         self.window = window
+        self.hash_wait = hash_wait  # seconds a sign-in waits for a free slot before a 503
         self._failures: dict[str, deque[datetime]] = {}
         self.hashing = threading.BoundedSemaphore(max_hashing)
 

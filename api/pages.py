@@ -157,7 +157,7 @@ def login(
         response.headers["Retry-After"] = str(wait)
         return response
     # argon2 costs 64 MiB per check: a burst of sign-ins waits for a slot rather than exhausting memory.
-    if not limiter.hashing.acquire(timeout=5):
+    if not limiter.hashing.acquire(timeout=limiter.hash_wait):
         response = again("Many people are signing in at once. Try again in a few seconds.", 503)
         response.headers["Retry-After"] = "5"
         return response

@@ -22,6 +22,27 @@ admin = Depends(require(Role.ADMIN))
 Id = Annotated[int, Path(ge=1, le=2**53)]
 
 
+def _links(**targets: tuple[str, str, str]) -> dict[str, dict[str, object]]:
+    """OpenAPI links: what a response's fields can be passed to (clients and stateful tests follow them)."""
+    return {
+        name: {"operationId": operation, "parameters": {parameter: f"$response.body#{pointer}"}}
+        for name, (operation, parameter, pointer) in targets.items()
+    }
+
+
+SILENCE_LINKS = _links(EndSilence=("end_silence_api_v1_silences__silence_id__delete", "silence_id", "/id"))
+USER_LINKS = _links(
+    DisableUser=("disable_user_api_v1_users__username__disable_post", "username", "/username"),
+    EnableUser=("enable_user_api_v1_users__username__enable_post", "username", "/username"),
+    SetPassword=("set_password_api_v1_users__username__password_put", "username", "/username"),
+)
+TOKEN_LINKS = _links(RevokeToken=("revoke_token_api_v1_tokens__token_id__delete", "token_id", "/token/id"))
+
+
+def _with_links(responses: dict[int | str, dict[str, object]], code: int, links: dict[str, object]) -> dict[int | str, dict[str, object]]:
+    return {**responses, code: {**responses[code], "links": links}}
+
+
 def _field_error(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
@@ -31,7 +52,7 @@ def _field_error(field: str, message: str) -> RequestValidationError:
     response_model=SilenceView,
     status_code=201,
     tags=["silences"],
-    responses={**ex.ok(ex.SILENCE, 201), **error_responses(401, 403, 404, 422)},
+    responses=_with_links({**ex.ok(ex.SILENCE, 201), **error_responses(401, 403, 404, 422)}, 201, SILENCE_LINKS),
     summary="Silence notifications for equipment, a rule or a team for a while",
 )
 def create_silence(body: SilenceBody, services: Svc, who: Principal = coordinator) -> SilenceView:
@@ -91,7 +112,7 @@ def list_users(services: Svc, _: Principal = admin) -> list[UserView]:
     response_model=UserView,
     status_code=201,
     tags=["accounts"],
-    responses={**ex.ok(ex.USER, 201), **error_responses(401, 403, 409, 422)},
+    responses=_with_links({**ex.ok(ex.USER, 201), **error_responses(401, 403, 409, 422)}, 201, USER_LINKS),
 )
 def add_user(body: UserBody, services: Svc, _: Principal = admin) -> UserView:
     return services.add_user(
@@ -149,10 +170,14 @@ def list_tokens(services: Svc, _: Principal = admin) -> list[TokenView]:
     response_model=NewToken,
     status_code=201,
     tags=["accounts"],
-    responses={
-        **ex.ok({"token": ex.TOKEN, "secret": "fa_9b70dd9a_YoxZunEqipKKrpyaVm3bSerUFS7MKMMMpIzzGqJHksU"}, 201),
-        **error_responses(401, 403, 404, 422),
-    },
+    responses=_with_links(
+        {
+            **ex.ok({"token": ex.TOKEN, "secret": "fa_9b70dd9a_YoxZunEqipKKrpyaVm3bSerUFS7MKMMMpIzzGqJHksU"}, 201),
+            **error_responses(401, 403, 404, 422),
+        },
+        201,
+        TOKEN_LINKS,
+    ),
     summary="Create an API token; the secret is in this response only",
 )
 def create_token(body: TokenBody, services: Svc, _: Principal = admin) -> NewToken:

@@ -60,3 +60,35 @@ def test_no_server_errors(stack: Stack) -> None:
     assert operations >= 25, f"only {operations} operations in the OpenAPI document"
     assert calls > operations * 10
     assert not failures, "\n".join(failures[:20])
+
+
+def test_stateful_links_find_no_server_errors(stack: Stack) -> None:
+    """Schemathesis follows the OpenAPI links (a new user to disable, enable and a new password;
+    a new silence to end; a new token to revoke) in generated sequences, as an admin; every
+    response is below 500, and linked steps reach the resource they were pointed at."""
+    from hypothesis import settings as hsettings
+
+    seed(stack)
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", stack.app)
+    headers = stack.headers("admin")
+    failures: list[str] = []
+    reached: set[tuple[str, str, int]] = set()
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"headers": headers}
+
+        def validate_response(self, response: object, case: schemathesis.Case, **kwargs: object) -> None:
+            status = response.status_code  # type: ignore[attr-defined]
+            reached.add((case.method, case.operation.path, status))
+            if status >= 500:
+                failures.append(f"{case.method} {case.formatted_path} body={case.body!r}: {status}")
+
+    Machine.run(
+        settings=hsettings(
+            max_examples=40, stateful_step_count=5, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+    )
+    assert not failures, "\n".join(failures[:20])
+    linked_ok = {(m, p) for m, p, s in reached if s < 300 and "{" in p}
+    assert linked_ok, f"no linked step reached its resource: {sorted(reached)[:30]}"

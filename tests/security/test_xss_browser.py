@@ -50,7 +50,7 @@ def test_hostile_text_is_stored_and_shown_as_text(stack: Stack, browser: object)
             r = httpx.post(f"{base}/api/v1/alerts/{alert}/comments", json={"text": text}, headers=staff, timeout=30)
             assert r.status_code == 201, r.text
         stored = httpx.get(f"{base}/api/v1/alerts/{alert}/events", headers=staff, timeout=30).json()
-        assert [e["comment"] for e in stored if e["kind"] == "commented"] == HOSTILE  # stored exactly as sent
+        assert [e["comment"] for e in stored if e["kind"] == "comment"] == HOSTILE  # stored exactly as sent
         assert httpx.get(f"{base}/api/v1/alerts", headers=staff, timeout=30).status_code == 200  # the table is still there
 
         context = browser.new_context()  # type: ignore[attr-defined]
