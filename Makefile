@@ -13,7 +13,7 @@ VPY         := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 # Debian packages the tests use as real peers: a broker, an SNMP agent and its tools, a browser.
-TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver
+TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver openssl
 # The demo needs none: it falls back to an embedded broker when mosquitto is not on PATH.
 VENV_DEBS := python3-venv
 
