@@ -225,7 +225,7 @@ class MqttSubscriber:
         if s.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = int(s.session_expiry.total_seconds())
-            props.ReceiveMaximum, props.MaximumPacketSize = s.receive_maximum, 65536  # no reading is bigger: the broker drops it
+            props.ReceiveMaximum = s.receive_maximum
             client.connect_async(
                 s.host,
                 s.port,
