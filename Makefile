@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Debian packages the tests use as real peers: a broker, an SNMP agent and its tools, a browser.
 # PostgreSQL: when none answers on 5432, `make test` runs a private cluster of it
 # (tests/support/private_postgres.py), so the PostgreSQL tests run rather than skip.
-TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver postgresql poppler-utils
+TEST_DEBS := mosquitto mosquitto-clients snmpd snmp chromium chromium-driver postgresql poppler-utils openssl
 # The demo needs none: it falls back to an embedded broker when mosquitto is not on PATH.
 VENV_DEBS := python3-venv
 

@@ -57,13 +57,18 @@ def build_app(runtime: Runtime) -> Any:
     runtime.app_services.weekly_builder = lambda session, week: weekly_summary_for(session, runtime.config, week=week)
     runtime.app_services.weekly_timezone = runtime.config.site.timezone
     runtime.app_services.count_backfill = runtime.config.api.count_backfill
+    api = runtime.config.api
     app = create_app(
         runtime.app_services,
         session_secret=session_secret(runtime),
-        secure_cookies=runtime.config.api.cookie_secure,
+        secure_cookies=api.cookie_secure,
         site_name=runtime.config.site.name,
         timezone=runtime.config.site.timezone,
-        sign_in_limiter=SignInLimiter(attempts=runtime.config.api.sign_in_failures, window=runtime.config.api.sign_in_window),
+        sign_in_limiter=SignInLimiter(attempts=api.sign_in_failures, window=api.sign_in_window),
+        idle_timeout=api.idle_timeout.total_seconds(),
+        max_body=api.max_body_bytes,
+        max_streams=api.max_streams,
+        max_streams_per_principal=api.max_streams_per_principal,
         ack_links=_ack_links(runtime),
         contacts=ContactDirectory(runtime.router, runtime.clock),
     )
@@ -76,8 +81,6 @@ def _ack_links(runtime: Runtime) -> Any:
     from agent.services.ack_link_service import AckLinkService
 
     return AckLinkService(sessions=runtime.sessions, pipeline=runtime.pipeline, clock=runtime.clock, secret=link_secret(runtime))
-
-
 
 
 def build_history(runtime: Runtime) -> HistoryService:

@@ -73,6 +73,10 @@ class ReadingGuard:
             sorted({r.metric for r in rules if r.kind in (ConditionKind.THRESHOLD, ConditionKind.RATE)})
         )
         self.state_metrics = frozenset(STATE_METRICS | set(state_metrics))
+        # Metrics some rule watches: always admitted, so a flood of junk names can't lock out a
+        # fridge's real temperature once the per-subject cap is reached.
+        self.watched_patterns = tuple(sorted({r.metric for r in rules}))
+        self._watched_metric: dict[str, bool] = {}
         self.max_metrics = max_metrics_per_subject
         self.max_metric_len = max_metric_len
         self._numeric: dict[str, dict[str, bool]] = {}  # subject -> metric -> is the history numeric
@@ -94,6 +98,14 @@ class ReadingGuard:
                 self._numeric_metric[metric] = known
         return known
 
+    def _watched(self, metric: str) -> bool:
+        known = self._watched_metric.get(metric)
+        if known is None:
+            known = metric in self.state_metrics or any(fnmatchcase(metric, p) for p in self.watched_patterns)
+            if len(self._watched_metric) < 10_000:
+                self._watched_metric[metric] = known
+        return known
+
     def _refusal(self, reading: Reading) -> tuple[str, str] | None:
         metric = reading.metric
         if len(metric) > self.max_metric_len:
@@ -106,7 +118,7 @@ class ReadingGuard:
             return VALUE_TOO_LONG, f"unit of {len(reading.unit)} characters on {metric!r} (at most {MAX_UNIT_LEN})"
         metrics = self._numeric.setdefault(reading.subject, {})
         history = metrics.get(metric)
-        if history is None and len(metrics) >= self.max_metrics:
+        if history is None and len(metrics) >= self.max_metrics and not self._watched(metric):
             return TOO_MANY_METRICS, f"{reading.subject!r} already has {len(metrics)} metrics (at most {self.max_metrics})"
         # SNMP profiles type each value from its MIB (a toner level can be "some_remaining").
         typed = not reading.source.startswith("snmp")

@@ -221,7 +221,9 @@ class Runtime:
             if self.pipeline.write_failing is not None:
                 checks["storage"]["error"] = self.pipeline.write_failing
         except Exception as exc:  # noqa: BLE001
-            checks["storage"] = {"ok": False, "error": str(exc)}
+            # The class only: the driver's text can hold a host, a user or a query; it goes to the log.
+            log.warning("readiness: storage unreachable: %s", exc)
+            checks["storage"] = {"ok": False, "error": f"unreachable ({type(exc).__name__})"}
         checks["pipeline"] = {"ok": self.pipeline.running, "queue_depth": self.pipeline.depth}
         if self.pipeline.full_since is not None:
             checks["pipeline"].update(ok=False, error=f"queue full since {self.pipeline.full_since.isoformat()}")
@@ -375,7 +377,8 @@ class Runtime:
 
         app = build_app(self)
         server_config = uvicorn.Config(
-            app, host=self.config.api.host, port=self.config.api.port, log_config=None, lifespan="on", access_log=False
+            app, host=self.config.api.host, port=self.config.api.port, log_config=None, lifespan="on", access_log=False,
+            proxy_headers=True, forwarded_allow_ips=self.config.api.trusted_proxies,
         )
         self.api_server = uvicorn.Server(server_config)
         self.api_server.install_signal_handlers = lambda: None  # the runtime owns signals

@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import SessionSigner, SignInLimiter
+from api.auth import SESSION_COOKIE, SESSION_MAX_AGE, SessionSigner, SignInLimiter
+from api.guards import MAX_BODY, BodyLimit, SecurityHeaders
 from api.ports import AckLinks, ConflictError, Contacts, InvalidError, NotFoundError, Services
+from api.streams import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,18 @@ def create_app(
     sign_in_limiter: SignInLimiter | None = None,
     ack_links: AckLinks | None = None,
     contacts: Contacts | None = None,
+    idle_timeout: float = 3600.0,
+    max_body: int = MAX_BODY,
+    max_streams: int = 200,
+    max_streams_per_principal: int = 5,
 ) -> FastAPI:
     """Build the app around ``services`` (see api.ports.Services).
 
     ``session_secret`` signs the session cookie; without one a random secret is made, so
-    sessions end when the process restarts. ``secure_cookies`` marks cookies Secure (HTTPS).
+    sessions end when the process restarts; a given one must have at least 32 bytes.
+    ``secure_cookies`` marks cookies Secure (HTTPS). A session ends after ``idle_timeout``
+    seconds without a request. Request bodies over ``max_body`` bytes are refused (413) unread.
+    Live event streams are capped in total and per user or token.
     """
     app = FastAPI(
         title="facility-agent",
@@ -70,7 +79,8 @@ def create_app(
         log.warning("no session secret configured; sign-ins will not survive a restart")
         session_secret = secrets.token_urlsafe(32)
     app.state.services = services
-    app.state.signer = SessionSigner(session_secret, secure=secure_cookies)
+    app.state.signer = SessionSigner(session_secret, secure=secure_cookies, idle_timeout=idle_timeout)
+    app.state.streams = StreamSlots(total=max_streams, per_principal=max_streams_per_principal)
     app.state.limiter = sign_in_limiter or SignInLimiter()
     app.state.site_name = site_name
     app.state.timezone = timezone
@@ -79,6 +89,9 @@ def create_app(
 
     _install_error_handlers(app)
     app.add_middleware(RejectNulBytes)
+    app.add_middleware(BodyLimit, max_body=max_body)
+    cookie = f"; HttpOnly; Max-Age={SESSION_MAX_AGE}; Path=/; SameSite=lax" + ("; Secure" if secure_cookies else "")
+    app.add_middleware(SecurityHeaders, cookie_name=SESSION_COOKIE, cookie_attributes=cookie)
 
     from api.ack_pages import router as ack_router
     from api.pages import router as pages_router

@@ -191,20 +191,31 @@ def login(
     if not signer.check_login_nonce(request.cookies.get(LOGIN_COOKIE), csrf_token):
         return again("The sign-in form expired. Please try again.", 403)
     limiter = request.app.state.limiter
+    # The peer's address; behind a proxy listed in api.trusted_proxies, the forwarded one.
     client = request.client.host if request.client else "unknown"
-    keys = [f"user:{username.strip().lower()}", f"ip:{client}"]
+    keys = limiter.keys(username, client)
     now = services.now()
     wait = limiter.retry_after(keys, now)
     if wait:
         response = again(f"Too many sign-in attempts. Try again in {wait} seconds.", 429)
         response.headers["Retry-After"] = str(wait)
         return response
-    principal = services.authenticate(username, password)
+    # argon2 costs 64 MiB per check: a burst of sign-ins waits for a slot rather than exhausting memory.
+    if not limiter.hashing.acquire(timeout=limiter.hash_wait):
+        response = again("Many people are signing in at once. Try again in a few seconds.", 503)
+        response.headers["Retry-After"] = "5"
+        return response
+    try:
+        principal = services.authenticate(username, password)
+    finally:
+        limiter.hashing.release()
     if principal is None:
         limiter.failed(keys, now)
         return again("Wrong username or password.", 401)
     limiter.succeeded(keys[:1])
-    value, _ = signer.dump(principal.username)
+    # A fresh cookie and CSRF token on every sign-in: a cookie planted before it is worthless.
+    version = services.session_version(principal.username) or 0
+    value, _ = signer.dump(principal.username, version=version, now=now.timestamp())
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, value, max_age=SESSION_MAX_AGE, httponly=True, samesite="lax", secure=signer.secure, path="/"
@@ -214,10 +225,13 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
+def logout(request: Request, services: Svc, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
     check_csrf(request, csrf_token)
+    session = session_of(request)
+    if session is not None:  # every copy of this cookie, and the user's other sessions, end now
+        services.end_sessions(session.username)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=signer_of(request).secure, httponly=True, samesite="lax")
     return response
 
 

@@ -117,7 +117,9 @@ class AlertReads(Protocol):
 
     def get_alert(self, alert_id: int) -> AlertView: ...
 
-    def alert_events(self, alert_id: int) -> list[AlertEventView]: ...
+    def alert_events(self, alert_id: int, *, after: int = 0, limit: int = 500) -> list[AlertEventView]:
+        """Up to ``limit`` events with ids above ``after``, oldest first."""
+        ...
 
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView: ...
 
@@ -241,19 +243,40 @@ class Silences(Protocol):
 
     def list_silences(self) -> list[SilenceView]: ...
 
-    def end_silence(self, silence_id: int) -> SilenceView: ...
+    def end_silence(self, silence_id: int, actor: str | None = None) -> SilenceView:
+        """End it now; ``actor`` is recorded as who ended it."""
+        ...
 
 
 class Accounts(Protocol):
     def authenticate(self, username: str, password: str) -> Principal | None: ...
 
-    def principal_for(self, username: str) -> Principal | None:
-        """The current role of a signed-in user; None when removed or disabled."""
+    def principal_for(self, username: str, version: int | None = None) -> Principal | None:
+        """The current role of a signed-in user; None when removed or disabled, or when
+        ``version`` (from the cookie) is no longer the user's session version."""
+        ...
+
+    def session_version(self, username: str) -> int | None:
+        """The user's session version, put in a new session cookie."""
+        ...
+
+    def end_sessions(self, username: str) -> None:
+        """Sign-out: every cookie issued to the user so far stops working."""
+        ...
+
+    def set_password(self, *, username: str, password: str) -> UserView:
+        """A new password; the user's sessions end."""
+        ...
+
+    def set_disabled(self, *, username: str, disabled: bool) -> UserView:
+        """Disable (sessions and tokens stop at once) or enable an account."""
         ...
 
     def verify_token(self, secret: str) -> Principal | None: ...
 
-    def recent_principal(self, *, token: str | None = None, username: str | None = None) -> tuple[bool, Principal | None]:
+    def recent_principal(
+        self, *, token: str | None = None, username: str | None = None, version: int | None = None
+    ) -> tuple[bool, Principal | None]:
         """(True, who) when verify_token / principal_for answered for this a moment ago; (False, None)
         when they must be asked."""
         ...

@@ -97,6 +97,12 @@ class SilenceBody(Body):
     )
 
 
+class PasswordBody(Body):
+    password: str = Field(min_length=10, max_length=1000)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"password": "a new long passphrase"}]})
+
+
 class UserBody(Body):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=10, max_length=1000)
@@ -143,5 +149,6 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
         404: "Not found.",
         409: "Conflicts with the current state (e.g. already resolved).",
         422: "A field's value is not acceptable; `field` names it.",
+        429: "Too many at once (live streams per user or token, or in all); see Retry-After.",
     }
     return {code: {"model": Error, "description": words[code]} for code in codes}

@@ -157,7 +157,7 @@ def serve_agent(url: str, changes_per_second: float, port: int) -> None:
     live = LiveBroadcaster()
     pipeline.listeners.append(live.listener)
     services = AppServices(sessions=sessions, pipeline=pipeline, clock=lambda: datetime.now(UTC), live=live)
-    app = create_app(services, session_secret="bench")
+    app = create_app(services, session_secret="bench-secret-of-at-least-32-bytes")
     if changes_per_second:
         # What the pipeline does after it commits an alert change: every reused page is dropped,
         # so the next request of each page runs its queries again.

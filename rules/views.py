@@ -222,6 +222,7 @@ class SilenceView:
     comment: str
     created_by: str
     created_at: datetime
+    ended_by: str | None = None  # who ended it before its time
 
 
 @dataclass(frozen=True, slots=True)

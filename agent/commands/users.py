@@ -1,4 +1,4 @@
-"""`facility-agent user add|list` and `token create|list|revoke`: accounts and API tokens.
+"""`facility-agent user add|list|disable|enable|passwd` and `token create|list|revoke`: accounts and API tokens.
 
 A new password is read from --password-file, from $FACILITY_NEW_PASSWORD, or asked for on the
 terminal; never from the command line, where it would end up in shell history. A new token is
@@ -37,6 +37,17 @@ def register(sub: Any) -> None:
     add.set_defaults(func=run)
     lst = usub.add_parser("list", help="list users")
     lst.set_defaults(func=run)
+    for action, text in (
+        ("disable", "disable a user: their sessions and tokens stop working at once"),
+        ("enable", "enable a disabled user (they sign in again)"),
+    ):
+        p = usub.add_parser(action, help=text)
+        p.add_argument("username")
+        p.set_defaults(func=run)
+    pw = usub.add_parser("passwd", help="set a user's password (asks for it); their sessions end")
+    pw.add_argument("username")
+    pw.add_argument("--password-file", type=Path, help=f"read the password from this file (or set ${PASSWORD_ENV})")
+    pw.set_defaults(func=run)
 
     token = sub.add_parser("token", help="API tokens for programs")
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION")
@@ -97,6 +108,14 @@ def _dispatch(args: argparse.Namespace, sessions: Any) -> int:
         for u in auth.list_users(sessions):
             state = " (disabled)" if u.disabled else ""
             print(f"{u.username}\t{u.role.value}\t{u.team}\t{u.display_name}{state}")
+        return 0
+    if args.command == "user" and args.user_command in ("disable", "enable"):
+        view = auth.set_disabled(sessions, username=args.username, disabled=args.user_command == "disable")
+        print(f"{view.username} is {'disabled' if view.disabled else 'enabled'}")
+        return 0
+    if args.command == "user" and args.user_command == "passwd":
+        auth.set_password(sessions, username=args.username, password=_password(args))
+        print(f"password changed for {auth.get_user(sessions, username=args.username).username}; their sessions ended")
         return 0
     if args.command == "token" and args.token_command == "create":
         new = auth.create_token(sessions, username=args.user, name=args.name, role=args.role, now=utc_now())

@@ -73,9 +73,16 @@ class ApiConfig(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     session_secret_env: str | None = "FACILITY_SESSION_SECRET"
     session_secret_file: Path | None = None
-    cookie_secure: bool = False
-    sign_in_failures: int = Field(default=5, ge=1)  # failed sign-ins allowed per user and per address...
-    sign_in_window: Duration = timedelta(minutes=5)  # ...within this window
+    cookie_secure: bool = True  # false only for plain http on a test machine
+    idle_timeout: Duration = timedelta(hours=1)  # a session with no request for this long ends
+    sign_in_failures: int = Field(default=5, ge=1)  # failed sign-ins per user and address before each try waits longer...
+    sign_in_window: Duration = timedelta(minutes=5)  # ...for this long (also the longest wait)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (for the sign-in limiter
+    # and logs); "*" believes anyone, so use it only when nothing else can reach the port.
+    trusted_proxies: list[str] = ["127.0.0.1"]
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    max_streams: int = Field(default=200, ge=1)  # live event streams in all...
+    max_streams_per_principal: int = Field(default=5, ge=1)  # ...and per user or token
     count_backfill: Duration = timedelta(days=30)  # how far back a person may date a count (paper sheets)
 
 
@@ -153,6 +160,15 @@ class SmtpConfig(Section):
     timeout: Duration = timedelta(seconds=20)
     ca_file: Path | None = None
     verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> SmtpConfig:
+        if self.username and self.security == "none":
+            raise ValueError(
+                "an SMTP username with security: none would send the password in clear; "
+                "set security: starttls (port 587) or ssl (port 465)"
+            )
+        return self
 
 
 class RestockReportConfig(Section):

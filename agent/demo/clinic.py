@@ -187,7 +187,11 @@ class Demo:
             log_level=self.options.log_level,
         )
         config_path.write_text(text, encoding="utf-8")
-        self.config = load_config_text(text, file=str(config_path), source_path=config_path)
+        # environ={}: FACILITY_* settings are for the real agent. Run inside a production
+        # container, they would point the demo at the production database.
+        self.config = load_config_text(text, file=str(config_path), source_path=config_path, environ={})
+        if not self.config.database_url().startswith("sqlite:"):
+            raise DemoError("the demo only runs on its own SQLite database; it refuses any other")
         self.url = f"http://127.0.0.1:{port}/"
         asyncio.run(self._serve(broker.port, broker.protocol))
 
@@ -249,8 +253,8 @@ class Demo:
                 now=runtime.clock(),
                 display_name="Demo coordinator",
             )
-        except Conflict:  # a kept data directory: make sure the printed password works
-            auth.set_password(runtime.sessions, username=DEMO_USER, password=DEMO_PASSWORD)
+        except Conflict:  # a kept data directory: the demo never changes an existing account
+            self.say(f"  - user '{DEMO_USER}' already exists; its password was left as it was")
 
     def _announce(self, applied: list[Any]) -> None:
         """Pipeline listener (writer thread): one line per alert that opens or resolves."""

@@ -40,46 +40,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from agent.pipeline import Pipeline
-from agent.services import alert_actions, auth, equipment_board, queries, silences, unknown_sources
+from agent.services import alert_actions, equipment_board, queries, silences, unknown_sources
+from agent.services.account_services import AccountServices
 from agent.services.alert_context import AlertContextServices
-from agent.services.errors import Conflict, Invalid, NotFound
+from agent.services.errors import NotFound
 from agent.services.reuse import Expiring, Recent
 from agent.services.supply_history_services import SupplyHistoryServices
+from agent.services.translate import translated as _translated
 from agent.services.weekly_services import WeeklyReportServices
-from api.ports import ConflictError, InvalidError, NotFoundError
 from rules.views import (
     AlertChange,
     AlertEventView,
     AlertPage,
     AlertView,
     EquipmentView,
-    NewToken,
     Principal,
     QueueView,
     SilenceView,
-    TokenView,
-    UserView,
 )
 
 P, T = ParamSpec("P"), TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _translated(fn: Callable[P, T]) -> Callable[P, T]:
-    """Agent errors become the API's: NotFound → 404, Conflict → 409, Invalid → 422 with field."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from exc
-        except Conflict as exc:
-            raise ConflictError(str(exc)) from exc
-        except Invalid as exc:
-            raise InvalidError(exc.field, str(exc)) from exc
-
-    return wrapper
 
 
 def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
@@ -88,7 +69,7 @@ def _page_key(kind: str, **filters: Any) -> tuple[Any, ...]:
 
 
 class AppServices(
-    unknown_sources.UnknownSourceReads, SupplyHistoryServices, WeeklyReportServices, AlertContextServices
+    unknown_sources.UnknownSourceReads, SupplyHistoryServices, WeeklyReportServices, AlertContextServices, AccountServices
 ):
     def __init__(
         self,
@@ -185,8 +166,8 @@ class AppServices(
         return queries.get_alert(self.sessions, alert_id=alert_id, now=self.clock())
 
     @_translated
-    def alert_events(self, alert_id: int) -> list[AlertEventView]:
-        return queries.alert_events(self.sessions, alert_id=alert_id)
+    def alert_events(self, alert_id: int, *, after: int = 0, limit: int = 500) -> list[AlertEventView]:
+        return queries.alert_events(self.sessions, alert_id=alert_id, after=after, limit=limit)
 
     @_translated
     def queue(self, *, team: str | None, cursor: str | None, limit: int) -> QueueView:
@@ -355,66 +336,8 @@ class AppServices(
         return silences.list_silences(self.sessions, now=self.clock())
 
     @_translated
-    def end_silence(self, silence_id: int) -> SilenceView:
-        return silences.end_silence(self.sessions, silence_id=silence_id, now=self.clock())
-
-    # ------------------------------------------------------------------ accounts
-    def authenticate(self, username: str, password: str) -> Principal | None:
-        return auth.authenticate(self.sessions, username=username, password=password)
-
-    def principal_for(self, username: str) -> Principal | None:
-        principal = auth.principal_for(self.sessions, username=username)
-        if principal is not None:
-            self._principals.put(("user", username), principal)
-        else:
-            self._principals.forget(("user", username))
-        return principal
-
-    def verify_token(self, secret: str) -> Principal | None:
-        principal = auth.verify_token(self.sessions, secret=secret, now=self.clock())
-        key = ("token", auth.token_digest(secret))
-        if principal is not None:
-            self._principals.put(key, principal)
-        else:  # unknown and revoked tokens are not remembered: they can't fill memory
-            self._principals.forget(key)
-        return principal
-
-    def recent_principal(self, *, token: str | None = None, username: str | None = None) -> tuple[bool, Principal | None]:
-        if token is not None:
-            return self._principals.get(("token", auth.token_digest(token)))
-        if username is not None:
-            return self._principals.get(("user", username))
-        return False, None
-
-    @_translated
-    def list_users(self) -> list[UserView]:
-        return auth.list_users(self.sessions)
-
-    @_translated
-    def add_user(self, *, username: str, password: str, role: str, display_name: str, team: str) -> UserView:
-        return auth.add_user(
-            self.sessions,
-            username=username,
-            password=password,
-            role=role,
-            now=self.clock(),
-            display_name=display_name,
-            team=team,
-        )
-
-    @_translated
-    def create_token(self, *, username: str, name: str, role: str | None) -> NewToken:
-        return auth.create_token(self.sessions, username=username, name=name, role=role, now=self.clock())
-
-    @_translated
-    def list_tokens(self, *, username: str | None) -> list[TokenView]:
-        return auth.list_tokens(self.sessions, username=username)
-
-    @_translated
-    def revoke_token(self, token_id: int) -> TokenView:
-        revoked = auth.revoke_token(self.sessions, token_id=token_id, now=self.clock())
-        self._principals.clear()
-        return revoked
+    def end_silence(self, silence_id: int, actor: str | None = None) -> SilenceView:
+        return silences.end_silence(self.sessions, silence_id=silence_id, now=self.clock(), actor=actor)
 
     # ------------------------------------------------------------------ live
     async def changes(self) -> AsyncIterator[AlertChange | None]:

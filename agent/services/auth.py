@@ -6,14 +6,16 @@ random, so a slow hash adds nothing, and each API request can be checked with on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,20 +105,49 @@ def add_user(
         try:
             session.commit()
         except IntegrityError:
-            raise Conflict(f"user {name!r} already exists") from None
+            raise Conflict(f"user {name!r} already exists (usernames are the same regardless of case)") from None
         return _user_view(user)
 
 
+def _by_name(username: str) -> Any:
+    """The user whose name matches regardless of case (usernames are unique that way)."""
+    return func.lower(User.username) == username.strip().lower()
+
+
 def set_password(sessions: Sessions, *, username: str, password: str) -> None:
+    """A new password; every session of the user ends (their tokens stay: revoke those apart)."""
     if len(password) < MIN_PASSWORD:
         raise Invalid("password", f"a password needs at least {MIN_PASSWORD} characters")
+    _update_user(sessions, username, password_hash=hash_password(password), session_version=User.session_version + 1)
+
+
+def set_disabled(sessions: Sessions, *, username: str, disabled: bool) -> UserView:
+    """Disable (every session and token stops working at once) or enable an account."""
+    values: dict[str, Any] = {"disabled": disabled}
+    if disabled:
+        values["session_version"] = User.session_version + 1
+    _update_user(sessions, username, **values)
+    return get_user(sessions, username=username)
+
+
+def end_sessions(sessions: Sessions, *, username: str) -> None:
+    """Sign-out: every cookie issued to this user so far stops working."""
+    with contextlib.suppress(NotFound):  # removed meanwhile: its cookies are already worthless
+        _update_user(sessions, username, session_version=User.session_version + 1)
+
+
+def _update_user(sessions: Sessions, username: str, **values: Any) -> None:
     with sessions() as session:
-        done = session.execute(
-            update(User).where(User.username == username).values(password_hash=hash_password(password))
-        )
+        done = session.execute(update(User).where(_by_name(username)).values(**values))
         if not done.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"user {username!r} not found")
         session.commit()
+
+
+def session_version(sessions: Sessions, *, username: str) -> int | None:
+    with sessions() as session:
+        version: int | None = session.scalar(select(User.session_version).where(User.username == username))
+    return version
 
 
 def list_users(sessions: Sessions) -> list[UserView]:
@@ -126,25 +157,26 @@ def list_users(sessions: Sessions) -> list[UserView]:
 
 def get_user(sessions: Sessions, *, username: str) -> UserView:
     with sessions() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
+        user = session.scalars(select(User).where(_by_name(username))).first()
         if user is None:
             raise NotFound(f"user {username!r} not found")
         return _user_view(user)
 
 
-def principal_for(sessions: Sessions, *, username: str) -> Principal | None:
-    """The current role of a signed-in person (None when removed or disabled): a session
-    cookie carries only the username, so a role change or a disabled account applies at once."""
+def principal_for(sessions: Sessions, *, username: str, version: int | None = None) -> Principal | None:
+    """The current role of a signed-in person (None when removed, disabled, or when ``version``
+    is not the user's session version: signed out, password changed). A session cookie carries
+    only the username and version, so a role change or a disabled account applies at once."""
     with sessions() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or user.disabled:
+    if user is None or user.disabled or (version is not None and version != user.session_version):
         return None
     return Principal(username=user.username, role=Role(user.role), display_name=user.display_name, team=user.team)
 
 
 def authenticate(sessions: Sessions, *, username: str, password: str) -> Principal | None:
     with sessions() as session:
-        user = session.scalars(select(User).where(User.username == username.strip())).first()
+        user = session.scalars(select(User).where(_by_name(username))).first()
         if user is None or user.disabled:
             _verify(_DUMMY_HASH, password)
             return None
@@ -179,7 +211,7 @@ def create_token(
     if not name.strip():
         raise Invalid("name", "give the token a name that says what uses it")
     with sessions() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
+        user = session.scalars(select(User).where(_by_name(username))).first()
         if user is None:
             raise NotFound(f"user {username!r} not found")
         user_role = Role(user.role)

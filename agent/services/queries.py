@@ -230,12 +230,12 @@ def get_alert(sessions: Sessions, *, alert_id: int, now: datetime) -> AlertView:
     return _view(row, now)
 
 
-def alert_events(sessions: Sessions, *, alert_id: int) -> list[AlertEventView]:
-    """The alert's full history, oldest first."""
+def alert_events(sessions: Sessions, *, alert_id: int, after: int = 0, limit: int = 500) -> list[AlertEventView]:
+    """The alert's history, oldest first: up to ``limit`` events with ids above ``after``."""
     with sessions() as session:
         if session.get(Alert, alert_id) is None:
             raise NotFound(f"alert {alert_id} not found")
-        rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)).all()
+        rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id, AlertEvent.id > after).order_by(AlertEvent.id).limit(limit)).all()
     return [
         AlertEventView(
             id=e.id,

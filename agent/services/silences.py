@@ -31,6 +31,7 @@ def _view(row: Silence) -> SilenceView:
         comment=row.comment,
         created_by=row.created_by,
         created_at=row.created_at,
+        ended_by=row.ended_by,
     )
 
 
@@ -93,14 +94,15 @@ def list_silences(sessions: Sessions, *, now: datetime, include_expired: bool = 
         return [_view(r) for r in session.scalars(query.limit(500))]
 
 
-def end_silence(sessions: Sessions, *, silence_id: int, now: datetime) -> SilenceView:
-    """End a silence now (kept as history)."""
+def end_silence(sessions: Sessions, *, silence_id: int, now: datetime, actor: str | None = None) -> SilenceView:
+    """End a silence now (kept as history, with who ended it)."""
     with sessions() as session:
         row = session.get(Silence, silence_id)
         if row is None:
             raise NotFound(f"silence {silence_id} not found")
         if row.ends_at > now:
             row.ends_at = max(now, row.starts_at)
+            row.ended_by = actor
             session.commit()
         return _view(row)
 

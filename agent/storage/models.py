@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -233,6 +234,7 @@ class Silence(Base):
     comment: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)  # who ended it early
 
 
 class User(Base):
@@ -245,6 +247,12 @@ class User(Base):
     team: Mapped[str] = mapped_column(String(100), default="")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # In every session cookie; bumped on sign-out, password change and disable, so that every
+    # cookie issued before stops working at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    # "Sam" and "sam" are the same person: unique regardless of case (an expression index).
+    __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
 
 
 class ApiToken(Base):

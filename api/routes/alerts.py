@@ -80,10 +80,21 @@ def get_alert(alert_id: AlertId, services: Svc, _: Principal = viewer) -> Respon
     "/alerts/{alert_id}/events",
     response_model=list[AlertEventView],
     responses={**ex.ok([ex.EVENT]), **error_responses(401, 404, 422)},
-    summary="The alert's full history, oldest first",
+    summary="The alert's history, oldest first, a page at a time",
+    description="Up to `limit` events with ids above `after`. A full page has a `Link: <...>; rel=\"next\"` header.",
 )
-def alert_events(alert_id: AlertId, services: Svc, _: Principal = viewer) -> Response:
-    return respond(list[AlertEventView], services.alert_events(alert_id))
+def alert_events(
+    alert_id: AlertId,
+    services: Svc,
+    _: Principal = viewer,
+    after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> Response:
+    events = services.alert_events(alert_id, after=after, limit=limit)
+    response = respond(list[AlertEventView], events)
+    if len(events) == limit:
+        response.headers["Link"] = f'</api/v1/alerts/{alert_id}/events?after={events[-1].id}&limit={limit}>; rel="next"'
+    return response
 
 
 @router.post(

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import require, services_dependency
+from api.auth import bearer_scheme, require, services_dependency, still_allowed
 from api.ports import Services
 from api.schemas import error_responses
+from api.streams import StreamSlots, stream_key
 from rules.views import AlertChange, Principal, Role
 
 router = APIRouter(tags=["live"])
+RECHECK = 15.0  # seconds
 Svc = Annotated[Services, Depends(services_dependency)]
 
 EXAMPLE = (
@@ -41,16 +46,35 @@ def format_event(change: AlertChange) -> str:
             "description": "A text/event-stream of alert changes; `event: alert`, data is one JSON object per change.",
             "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EXAMPLE}},
         },
-        **error_responses(401),
+        **error_responses(401, 429),
     },
     summary="Live alert changes (server-sent events)",
 )
-async def events(request: Request, services: Svc, _: Principal = Depends(require(Role.VIEWER))) -> StreamingResponse:
+async def events(
+    request: Request,
+    services: Svc,
+    who: Principal = Depends(require(Role.VIEWER)),
+    bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+) -> StreamingResponse:
+    slots: StreamSlots = request.app.state.streams
+    key = stream_key(who)
+    refused = slots.take(key)
+    if refused is not None:
+        raise HTTPException(429, refused, {"Retry-After": "60"})
+
     async def stream() -> AsyncIterator[str]:
-        yield "retry: 3000\n: connected\n\n"
         changes = services.changes()
+        checked = time.monotonic()
         try:
+            yield "retry: 3000\n: connected\n\n"
             async for change in changes:
+                # A revoked token, a disabled user or an ended session stops receiving: checked
+                # on every keep-alive, and at least every RECHECK seconds while changes flow.
+                if change is None or time.monotonic() - checked >= RECHECK:
+                    checked = time.monotonic()
+                    if not await run_in_threadpool(still_allowed, request, bearer, Role.VIEWER):
+                        yield "event: signed-out\ndata: {}\n\n"
+                        break
                 if change is None:  # quiet for a while: keep proxies from closing the stream
                     if await request.is_disconnected():
                         break
@@ -58,6 +82,7 @@ async def events(request: Request, services: Svc, _: Principal = Depends(require
                     continue
                 yield format_event(change)
         finally:
+            slots.give_back(key)
             await changes.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(

@@ -1,3 +1,12 @@
+// Filters that apply as soon as they change (the page's CSP allows no inline handlers).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
+})();
+
 // Live queue: listen to server-sent alert changes and re-fetch the queue's live part.
 // No framework, no build step. Forms work without this script; it only saves reloads.
 (function () {

@@ -112,6 +112,9 @@ class Raw:
         return f"{self.type_name} {self.value!r}"
 
 
+MAX_OCTETS = 4096  # no value the profiles read is longer; a device sending more is cut
+
+
 def to_raw(value: Any) -> Raw:
     """Reduce a pyasn1 value to a Raw. Never raises: unknown types become octets of their text."""
     type_name = type(value).__name__
@@ -124,7 +127,7 @@ def to_raw(value: Any) -> Raw:
     if isinstance(value, univ.Integer):
         return Raw("int", type_name, int(value))
     if isinstance(value, univ.OctetString):
-        return Raw("octets", type_name, bytes(value))
+        return Raw("octets", type_name, bytes(value)[:MAX_OCTETS])
     if isinstance(value, univ.ObjectIdentifier):
         return Raw("oid", type_name, tuple(value))
     if isinstance(value, univ.Null):

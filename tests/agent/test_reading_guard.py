@@ -72,3 +72,10 @@ def test_states_units_and_subjects_wider_than_storage_are_refused_and_their_neig
         reading("temperature_c", 4.0),
     )
     assert kept == ["temperature_c"] and refused == [VALUE_TOO_LONG] * 3
+
+
+def test_a_flood_of_junk_metric_names_does_not_lock_out_a_watched_metric() -> None:
+    guard = ReadingGuard([WARM], max_metrics_per_subject=3)
+    assert check(guard, *(reading(f"junk{i}", 1.0) for i in range(5)))[1] == [TOO_MANY_METRICS] * 2
+    assert check(guard, reading("temperature_c", 4.0), reading("door.state", "open")) == (
+        ["temperature_c", "door.state"], [])

@@ -145,7 +145,7 @@ class Stack:
             live=self.live,
             metrics=lambda: b"facility_up 1.0\n",
         )
-        self.app = create_app(self.services, session_secret="test-secret", site_name="Test clinic")
+        self.app = create_app(self.services, session_secret="test-secret-of-at-least-32-bytes!", site_name="Test clinic")
         self._spare = 0
         if not self.tokens:
             for role in ROLES:
@@ -154,6 +154,7 @@ class Stack:
         with self.db.begin() as conn:  # undo what a test did to people: extra users, revoked tokens
             conn.execute(text("DELETE FROM api_tokens WHERE name != 'tests'"))
             conn.execute(text("DELETE FROM users WHERE username NOT IN ('viewer', 'staff', 'coordinator', 'admin')"))
+            conn.execute(text("UPDATE users SET disabled = false"))
             conn.execute(text("UPDATE api_tokens SET revoked_at = NULL, last_used_at = NULL"))
             conn.execute(text("UPDATE users SET disabled = :f"), {"f": False})
 

@@ -34,7 +34,7 @@ PUBLIC = {"/healthz", "/readyz", "/metrics"}
 
 
 def document() -> dict[str, Any]:
-    return create_app(object(), session_secret="x").openapi()  # type: ignore[arg-type]
+    return create_app(object(), session_secret="x" * 32).openapi()  # type: ignore[arg-type]
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

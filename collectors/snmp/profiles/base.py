@@ -55,14 +55,19 @@ def as_int(raw: Raw, what: str, oid: Oid) -> int:
     raise BadValue(f"{what} at {oid_text(oid)} is {raw.describe()}, expected an integer")
 
 
+MAX_TEXT = 255  # DisplayString's limit (RFC 2579); a longer reply is cut, not trusted
+
+
 def as_text(raw: Raw) -> str:
-    """Printable text of an OCTET STRING (UTF-8, else Latin-1), stripped of NULs and spaces."""
+    """Printable text of an OCTET STRING (UTF-8, else Latin-1), stripped of NULs and spaces, and
+    at most MAX_TEXT characters: descriptions go through regexes on the event loop."""
     if raw.kind == "octets" and isinstance(raw.value, bytes):
+        octets = raw.value[: MAX_TEXT * 4]
         try:
-            text = raw.value.decode("utf-8")
+            text = octets.decode("utf-8")
         except UnicodeDecodeError:
-            text = raw.value.decode("latin-1")
-        return text.replace("\x00", "").strip()
+            text = octets.decode("latin-1")
+        return text.replace("\x00", "").strip()[:MAX_TEXT]
     if raw.kind == "int" and isinstance(raw.value, int):
         return str(raw.value)
     return ""

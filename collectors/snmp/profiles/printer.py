@@ -72,7 +72,7 @@ MANUAL_TRAY_TYPE = 5
 _MANUAL_NAME = re.compile(r"manual|bypass|\bmp\b|mp ?tray|multi.?purpose|\bmpt\b", re.IGNORECASE)
 _PART_LABELLED = re.compile(r"\b(?:PN|P/N|part(?: number)?)[\s:#]*([A-Z0-9][A-Z0-9-]{3,})", re.IGNORECASE)
 _PART_BARE = re.compile(r"\b([A-Z]{1,4}-?\d{2,5}[A-Z]{0,3})\b")
-_QUALIFIER = re.compile(r"\(([^)]+)\)")
+_QUALIFIER = re.compile(r"\(([^()]+)\)")  # no '(' inside: linear on "((((((..." too
 
 
 @dataclass(slots=True)

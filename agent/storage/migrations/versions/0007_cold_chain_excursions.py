@@ -1,7 +1,7 @@
 """excursions and readings_hourly: cold-chain excursion records, hourly rollups (issue 14)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 00:00:00
 
 Every excursion of a cold-chain unit (start, end, peak or trough) is kept, including the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
