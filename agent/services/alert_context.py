@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.storage.models import Alert, NotificationLog, SupplyItem
+from agent.notify.history import Delivery, notification_history
+from agent.storage.models import Alert, SupplyItem
 from rules.model import ConditionKind, Rule
 from rules.views import AlertContext, AlertView, NotificationView, unit_for, unit_text, value_text
 
@@ -20,14 +21,26 @@ ACTIVE = ("open", "acknowledged")
 
 
 def notifications_for(sessions: sessionmaker[Session], alert_id: int) -> list[NotificationView]:
-    """Who was told about this alert, on which channel, when, and whether it got through."""
-    query = select(NotificationLog).where(NotificationLog.alert_id == alert_id).order_by(NotificationLog.id)
+    """Who was told about this alert, on which channel, when, and whether it got through: the
+    outbox and its delivery attempts (agent.notify.history, the one query for them)."""
     with sessions() as session:
-        rows = session.scalars(query).all()
-    return [
-        NotificationView(channel=r.channel, recipient=r.recipient, status=r.status, detail=r.detail, at=r.at)
-        for r in rows
-    ]
+        deliveries = notification_history(session, alert_id)
+    return [_view(d) for d in deliveries]
+
+
+def _view(d: Delivery) -> NotificationView:
+    status, detail = d.state, d.detail
+    if d.state == "gave_up":
+        status, detail = "failed", f"gave up after {d.attempts} attempts: {d.detail}"
+    elif d.state == "pending" and d.attempts:
+        status = "retrying"
+    return NotificationView(
+        channel=d.channel_type,
+        recipient=d.recipient or d.channel,
+        status=status,
+        detail=detail,
+        at=d.sent_at or d.last_attempt_at or d.created_at,
+    )
 
 
 def holds(rule: Rule, value: Any) -> bool:

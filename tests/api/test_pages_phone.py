@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from agent.services import auth
 from agent.storage.db import create_db_engine, session_factory
-from agent.storage.models import NotificationLog
+from agent.storage.models import DeliveryAttempt, OutboxItem
 from api.app import create_app
 from tests.api.server import serve
 from tests.api.stack import PASSWORD, Stack
@@ -100,7 +100,7 @@ def clinic(stack: Stack) -> tuple[int, int]:
 
 
 def app_in_zone(stack: Stack) -> object:
-    return create_app(stack.services, session_secret="test-secret", site_name="Test clinic", timezone=ZONE)  # type: ignore[arg-type]
+    return create_app(stack.services, session_secret="test-secret-" + "x" * 32, secure_cookies=False, site_name="Test clinic", timezone=ZONE)  # type: ignore[arg-type]
 
 
 def at_card(page: object, alert_id: int) -> None:
@@ -188,15 +188,22 @@ def test_a_tech_on_a_phone_acknowledges_resolves_and_sees_the_alert_come_back(st
     assert stack.services.get_alert(fridge).status == "acknowledged"
 
 
+def record_notification(stack: Stack, alert_id: int, recipient: str, *, error: str = "") -> None:
+    """An email notification about the alert, delivered or given up after three attempts."""
+    now = stack.clock()
+    with stack.db.begin() as conn:
+        outbox_id = conn.execute(insert(OutboxItem).values(
+            dedup_key=f"{alert_id}:{recipient}", alert_id=alert_id, kind="opened", channel="pharmacy-email",
+            channel_type="email", recipient=recipient, state="gave_up" if error else "sent", detail=error,
+            created_at=now, next_attempt_at=now, sent_at=None if error else now, attempts=3 if error else 1,
+        )).inserted_primary_key[0]
+        conn.execute(insert(DeliveryAttempt).values(outbox_id=outbox_id, alert_id=alert_id, at=now, ok=not error, error=error))
+
+
 def test_a_coordinator_assigns_from_a_list_and_reads_who_was_told(stack: Stack, browser: object) -> None:
     toner, fridge = clinic(stack)
-    with stack.db.begin() as conn:  # what the dispatcher writes when it emails (tests/agent covers it)
-        conn.execute(insert(NotificationLog), [
-            {"dedup_key": "a", "alert_id": fridge, "channel": "email", "recipient": "pharmacy@clinic.example",
-             "status": "sent", "detail": "", "at": stack.clock()},
-            {"dedup_key": "b", "alert_id": fridge, "channel": "email", "recipient": "oncall@clinic.example",
-             "status": "failed", "detail": "550 mailbox unavailable", "at": stack.clock()},
-        ])
+    record_notification(stack, fridge, "pharmacy@clinic.example")  # what the outbox sender writes (tests/notify covers it)
+    record_notification(stack, fridge, "oncall@clinic.example", error="550 mailbox unavailable")
     stack.submit(stack.reading("fridge-2", "temperature_c", 9.4, unit="°C"))  # still warm
     with serve(app_in_zone(stack)) as base:
         context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
@@ -217,7 +224,7 @@ def test_a_coordinator_assigns_from_a_list_and_reads_who_was_told(stack: Stack, 
         page.goto(f"{base}/alerts/{fridge}")
         told = page.locator("#notified").inner_text()
         assert "pharmacy@clinic.example by email · 26 Nov 04:12 EST (just now) · delivered" in told
-        assert "oncall@clinic.example by email" in told and "not delivered (550 mailbox unavailable)" in told
+        assert "oncall@clinic.example by email" in told and "not delivered (gave up after 3 attempts: 550 mailbox unavailable)" in told
         facts = page.locator(".facts").inner_text()
         assert "Last value\n9.4 °C" in facts and "Worst value\n9.4 °C" in facts and "opened 1 time" in facts
         assert "Fridge temperature between 2 and 8 °C." in facts and "rule id" not in facts  # not an admin
@@ -261,10 +268,7 @@ def test_screenshots_of_the_pages_on_a_phone_and_a_desktop(stack: Stack, browser
     stack.services.acknowledge(toner, actor="staff", comment="Cartridge on its way")  # type: ignore[union-attr]
     stack.services.assign(fridge, actor="coordinator", assignee="pat", comment="")  # type: ignore[union-attr]
     stack.services.comment(fridge, actor="pat", text="Moving the vaccines to fridge 1")  # type: ignore[union-attr]
-    with stack.db.begin() as conn:
-        conn.execute(insert(NotificationLog).values(dedup_key="shot", alert_id=fridge, channel="email",
-                                                    recipient="pharmacy@clinic.example", status="sent", detail="",
-                                                    at=stack.clock()))
+    record_notification(stack, fridge, "pharmacy@clinic.example")
     ARTIFACTS.mkdir(exist_ok=True)
     shots = {"queue": "/", "alert": f"/alerts/{fridge}", "equipment": "/equipment/fridge-2", "restock": "/restock"}
     with serve(app_in_zone(stack)) as base:

@@ -72,7 +72,7 @@ def test_coordinator_applies_a_suggestion_and_staff_get_403(weekly: Stack, brows
         page.wait_for_url(f"{base}/reports/weekly?week=2026-W51&notice=*")
         assert f"GLV-M: PAR {par}, reorder point {rop}, changed by coordinator." in page.inner_text(".notice")
         page.goto(f"{base}/supplies")
-        assert f"reorder at {rop} · PAR {par}" in page.inner_text("article[data-sku='GLV-M']")
+        assert f"reorder at {rop} boxes · PAR {par} boxes" in page.inner_text("article[data-sku='GLV-M']")
 
         # An earlier week opens too; a week not over yet is refused.
         assert page.goto(f"{base}/reports/weekly?week=2026-W50").status == 200

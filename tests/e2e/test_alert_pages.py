@@ -63,7 +63,7 @@ def test_acknowledge_who_was_told_and_a_resolved_alert_that_comes_back(
         config_path.write_text(f"""
 site: {{id: riverside, name: Riverside Clinic, timezone: Europe/London}}
 database: {{data_dir: {tmp_path / "data"}, flush_interval: 50ms}}
-api: {{port: {port}}}
+api: {{port: {port}, cookie_secure: false}}  # plain http on loopback
 mqtt: {{url: "mqtt://127.0.0.1:{broker.port}", client_id: agent-e2e-pages}}
 equipment:
   - {{id: fridge-2, name: Fridge 2, kind: fridge, location: Pharmacy, team: pharmacy}}
