@@ -40,7 +40,7 @@ def config_text(tmp: Path, api_port: int, broker_port: int, smtp: SmtpServer) ->
     return f"""
 site: {{id: riverside, name: Riverside Clinic, timezone: UTC}}
 database: {{data_dir: {tmp / "data"}, flush_interval: 20ms}}
-api: {{port: {api_port}, count_backfill: 14d}}
+api: {{port: {api_port}, count_backfill: 14d, cookie_secure: false}}  # plain http on loopback
 mqtt: {{url: "mqtt://127.0.0.1:{broker_port}", client_id: agent-weekly-e2e}}
 alerting: {{flap_threshold: 3, tick_interval: 1s}}
 equipment:
@@ -289,7 +289,7 @@ def test_eight_weeks_to_the_weekly_report_in_email_and_page(tmp_path: Path, monk
     offline = sum((b - a for a, b in spans if b > a), timedelta(0))
     assert offline == timedelta(hours=82)
     # Named by its id: the equipment table isn't filled from the config file (the report reads names there).
-    expected.append(f"printer-1 was offline or silent for {format_duration(offline)}, "
+    expected.append(f"Printer 1 was offline or silent for {format_duration(offline)}, "
                     f"{100 * offline / timedelta(days=7):.1f} % of the week")
     squash = lambda s: re.sub(r"\s+", " ", s)  # noqa: E731
     for line in expected:
