@@ -17,7 +17,9 @@ from tests.api.stack import PASSWORD, Stack
 from tests.security.helpers import login_csrf, sign_in
 from tests.security.test_route_matrix import every_route
 
-NOT_FORMS = {"/logout"}  # checked on its own below
+# /logout is checked on its own below. /ack carries no session: its signed, single-use token is
+# the proof, so a forged or missing one is refused as "not valid" (400) and writes nothing.
+NOT_FORMS = {"/logout", "/ack"}
 
 
 def test_every_page_form_refuses_a_missing_or_wrong_csrf_token(stack: Stack, client: TestClient) -> None:
@@ -35,6 +37,9 @@ def test_every_page_form_refuses_a_missing_or_wrong_csrf_token(stack: Stack, cli
             assert r.status_code == 403, (path, token, r.status_code)
     events = client.get(f"/api/v1/alerts/{alert}/events").json()
     assert [e["kind"] for e in events] == ["opened"], "no form did anything"
+    for token in ("", "forged-token"):
+        assert client.post("/ack", data={"token": token}, follow_redirects=False).status_code == 400
+    assert [e["kind"] for e in client.get(f"/api/v1/alerts/{alert}/events").json()] == ["opened"]
     assert client.post("/logout", data={}, follow_redirects=False).status_code == 403
     assert client.get("/api/v1/me").status_code == 200  # still signed in
 

@@ -18,7 +18,8 @@ from tests.api.test_role_matrix import CASES, HAS_SUPPLIES, ROLES, _fill, expect
 from tests.security.helpers import sign_in
 
 # Open to everyone on purpose: probes, Prometheus, the sign-in page, the OpenAPI document.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/api/v1/openapi.json"}
+# The one-tap acknowledgement pages: the signed, single-use link is their credential (tests/notify).
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/api/v1/openapi.json", "/ack/{token}", "/ack"}
 FILL = {"alert_id": "1", "equipment_id": "fridge-2", "sku": "GLV-M", "silence_id": "1", "token_id": "1", "username": "viewer"}
 
 
