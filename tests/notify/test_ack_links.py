@@ -7,7 +7,6 @@ import base64
 import json
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,26 +16,11 @@ from agent.services.auth import add_user
 from agent.storage.models import AckLinkUse, Alert
 from rules.reading import Reading
 from tests.notify.stack import NotifyStack
-from tests.reports.smtp_server import PASSWORD, SmtpServer
+from tests.reports.smtp_server import SmtpServer
 from tests.support.webhook import WebhookReceiver
 
 SECRET = "test-link-secret-0123456789"
 LINK = re.compile(r"https://clinic\.example/ack/(\S+)")
-
-
-@pytest.fixture
-def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TEST_SMTP_PASSWORD", PASSWORD)
-    server = SmtpServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hooks():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture

@@ -6,16 +6,14 @@ escalation counts only clinic hours."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from agent.storage.models import Alert, OutboxItem
 from rules.reading import Reading
 from tests.notify.stack import NotifyStack
-from tests.reports.smtp_server import PASSWORD, SmtpServer
+from tests.reports.smtp_server import SmtpServer
 from tests.support.webhook import WebhookReceiver
 
 LONDON = ZoneInfo("Europe/London")
@@ -23,21 +21,6 @@ LONDON = ZoneInfo("Europe/London")
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=LONDON)  # Friday 4th .. Monday 7th
-
-
-@pytest.fixture
-def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TEST_SMTP_PASSWORD", PASSWORD)
-    server = SmtpServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pager():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def document(smtp: SmtpServer, pager: WebhookReceiver) -> dict:

@@ -8,7 +8,6 @@ import logging
 import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
@@ -19,25 +18,10 @@ from agent.storage.alerts import events_of
 from agent.storage.models import DeliveryAttempt, OutboxItem, Silence
 from rules.reading import Reading
 from tests.notify.stack import NotifyStack
-from tests.reports.smtp_server import PASSWORD, SmtpServer
+from tests.reports.smtp_server import SmtpServer
 from tests.support.webhook import WebhookReceiver
 
 FRIDGES = ["fridge-1", "fridge-2", "fridge-3"]
-
-
-@pytest.fixture
-def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TEST_SMTP_PASSWORD", PASSWORD)
-    server = SmtpServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hooks():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def document(smtp: SmtpServer, hooks: WebhookReceiver, **delivery: str) -> dict:
